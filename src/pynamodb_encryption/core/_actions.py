@@ -1,0 +1,122 @@
+"""What happens to each attribute: encrypt and sign, sign only, or nothing."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+from typing_extensions import Self
+
+from ..errors import ConfigurationError
+
+__all__ = ["AttributeActions", "CryptoAction"]
+
+
+@enum.unique
+class CryptoAction(enum.IntEnum):
+    """The protection applied to one attribute.
+
+    Ordered by strength (``DO_NOTHING < SIGN_ONLY < ENCRYPT_AND_SIGN``) and hashable, unlike
+    the reference library's enum, so it can key a dict or sit in a set.
+    """
+
+    DO_NOTHING = 0
+    SIGN_ONLY = 1
+    ENCRYPT_AND_SIGN = 2
+
+
+class AttributeActions:
+    """The action for every attribute name: explicit overrides, then a default.
+
+    Immutable once built; :meth:`with_index_keys` and :meth:`with_overrides` return new objects.
+    """
+
+    __slots__ = ("_default", "_overrides", "_take_no_actions")
+
+    def __init__(
+        self,
+        default_action: CryptoAction = CryptoAction.ENCRYPT_AND_SIGN,
+        attribute_actions: Mapping[str, CryptoAction] | None = None,
+    ) -> None:
+        if not isinstance(default_action, CryptoAction):
+            raise ConfigurationError(
+                f"default_action must be a CryptoAction, got {type(default_action).__name__}"
+            )
+        overrides = dict(attribute_actions or {})
+        for name, action in overrides.items():
+            if not isinstance(name, str):
+                raise ConfigurationError("attribute_actions keys must be attribute names (str)")
+            if not isinstance(action, CryptoAction):
+                raise ConfigurationError(
+                    f"an attribute action must be a CryptoAction, got {type(action).__name__}",
+                    attribute=name,
+                )
+        self._default = default_action
+        self._overrides: Mapping[str, CryptoAction] = MappingProxyType(overrides)
+        self._take_no_actions = default_action is CryptoAction.DO_NOTHING and all(
+            a is CryptoAction.DO_NOTHING for a in overrides.values()
+        )
+
+    @property
+    def default_action(self) -> CryptoAction:
+        """The action for attributes without an override."""
+        return self._default
+
+    @property
+    def attribute_actions(self) -> Mapping[str, CryptoAction]:
+        """The explicit per-attribute overrides (read-only)."""
+        return self._overrides
+
+    @property
+    def take_no_actions(self) -> bool:
+        """True when every attribute is DO_NOTHING: items are neither signed nor encrypted."""
+        return self._take_no_actions
+
+    def action(self, name: str) -> CryptoAction:
+        """The action for attribute ``name``."""
+        return self._overrides.get(name, self._default)
+
+    def contains_action(self, action: CryptoAction) -> bool:
+        """True when ``action`` applies to at least the default or one override."""
+        return self._default is action or action in self._overrides.values()
+
+    def with_overrides(self, overrides: Mapping[str, CryptoAction]) -> Self:
+        """A copy with more per-attribute overrides (later ones win)."""
+        merged = dict(self._overrides)
+        merged.update(overrides)
+        return type(self)(self._default, merged)
+
+    def with_index_keys(self, names: Iterable[str | None]) -> Self:
+        """A copy where each named key attribute is at most SIGN_ONLY.
+
+        Keys must stay readable for DynamoDB, so an encrypting default is lowered to SIGN_ONLY
+        (as the reference's ``set_index_keys`` does); an explicit ENCRYPT_AND_SIGN override
+        on a key is a configuration error.
+        """
+        merged = dict(self._overrides)
+        for name in names:
+            if name is None:
+                continue
+            explicit = self._overrides.get(name)
+            if explicit is CryptoAction.ENCRYPT_AND_SIGN:
+                raise ConfigurationError(
+                    "key attributes cannot be encrypted: set them to SIGN_ONLY or DO_NOTHING",
+                    attribute=name,
+                )
+            merged[name] = min(self.action(name), CryptoAction.SIGN_ONLY)
+        return type(self)(self._default, merged)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AttributeActions):
+            return NotImplemented
+        return self._default is other._default and dict(self._overrides) == dict(other._overrides)
+
+    def __hash__(self) -> int:
+        return hash((self._default, frozenset(self._overrides.items())))
+
+    def __repr__(self) -> str:
+        overrides = {k: v.name for k, v in sorted(self._overrides.items())}
+        return (
+            f"AttributeActions(default_action={self._default.name}, attribute_actions={overrides})"
+        )

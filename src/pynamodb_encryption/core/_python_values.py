@@ -1,0 +1,105 @@
+"""Plain Python values <-> DynamoDB JSON, with the same rules as boto3's type (de)serializer.
+
+The core may not import boto3, and our rules differ in two ways that matter for a crypto
+library: floats are refused (they would silently change in transit) and binary values come
+back as plain ``bytes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from decimal import Decimal
+from typing import Any
+
+from ._codec import CodecError, normalize_number
+
+__all__ = ["from_ddb", "from_ddb_item", "to_ddb", "to_ddb_item"]
+
+
+def _number_text(value: int | Decimal) -> str:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise CodecError("NaN and Infinity cannot be stored in DynamoDB")
+        return normalize_number(str(value))
+    return str(value)
+
+
+def to_ddb(value: Any) -> dict[str, Any]:
+    """One Python value to a DynamoDB-JSON value."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (int, Decimal)):
+        return {"N": _number_text(value)}
+    if isinstance(value, float):
+        raise CodecError("float values are not supported: use decimal.Decimal")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"B": bytes(value)}
+    if isinstance(value, Mapping):
+        return {"M": {_key(k): to_ddb(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_ddb(v) for v in value]}
+    if isinstance(value, Set):
+        return _set(value)
+    raise CodecError(f"unsupported Python type {type(value).__name__}")
+
+
+def _key(key: object) -> str:
+    if not isinstance(key, str):
+        raise CodecError("map keys must be str")
+    return key
+
+
+def _set(value: Set[Any]) -> dict[str, Any]:
+    if not value:
+        raise CodecError("empty sets cannot be stored in DynamoDB")
+    if all(isinstance(v, str) for v in value):
+        return {"SS": list(value)}
+    if all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in value):
+        return {"NS": [_number_text(v) for v in value]}
+    if all(isinstance(v, (bytes, bytearray)) for v in value):
+        return {"BS": [bytes(v) for v in value]}
+    raise CodecError("a set must hold only strings, only numbers, or only bytes")
+
+
+def from_ddb(value: Mapping[str, Any]) -> Any:
+    """One DynamoDB-JSON value to a Python value (numbers as ``Decimal``, sets as ``set``)."""
+    if not isinstance(value, Mapping) or len(value) != 1:
+        raise CodecError("a DynamoDB value is a mapping with exactly one type key")
+    ((tag, inner),) = value.items()
+    if tag == "S":
+        return inner
+    if tag == "N":
+        return Decimal(inner)
+    if tag == "B":
+        return bytes(inner)
+    if tag == "BOOL":
+        return bool(inner)
+    if tag == "NULL":
+        return None
+    if tag == "L":
+        return [from_ddb(v) for v in inner]
+    if tag == "M":
+        return {k: from_ddb(v) for k, v in inner.items()}
+    if tag == "SS":
+        return set(inner)
+    if tag == "NS":
+        return {Decimal(v) for v in inner}
+    if tag == "BS":
+        return {bytes(v) for v in inner}
+    raise CodecError(f"unknown DynamoDB type {tag!r}")
+
+
+def to_ddb_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole item of Python values to DynamoDB JSON."""
+    if not isinstance(item, Mapping):
+        raise CodecError("an item must be a mapping")
+    return {_key(k): to_ddb(v) for k, v in item.items()}
+
+
+def from_ddb_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole DynamoDB-JSON item to Python values."""
+    return {k: from_ddb(v) for k, v in item.items()}

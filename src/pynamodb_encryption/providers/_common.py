@@ -1,0 +1,84 @@
+"""Checks shared by the providers: what a signing and a verification key must be."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+
+from ..core import RsaPrivateKey, Signer, SymmetricKey, Verifier
+from ..core._keys import is_signing_algorithm
+from ..errors import ConfigurationError, InvalidMaterialDescriptionError
+
+
+def check_signing_key(signing_key: object, *, required: bool) -> Signer | None:
+    if signing_key is None:
+        if required:
+            raise ConfigurationError("a signing_key is required")
+        return None
+    if not isinstance(signing_key, Signer):
+        raise ConfigurationError(
+            "signing_key must be an HMAC SymmetricKey, an RsaPrivateKey or a Signer"
+        )
+    if isinstance(signing_key, (SymmetricKey, RsaPrivateKey)) and not is_signing_algorithm(
+        signing_key.algorithm
+    ):
+        raise ConfigurationError(
+            f"signing_key has algorithm {signing_key.algorithm!r}, which cannot sign: use "
+            "'HmacSHA256' (or another HmacSHA*) for a symmetric key, 'SHA256withRSA' (or another "
+            "SHA*withRSA) for an RSA key"
+        )
+    return signing_key
+
+
+def resolve_verification_key(signing_key: Signer | None, verification_key: object) -> Verifier:
+    """``verification_key`` or, when None, the signing key (HMAC) or its public half (RSA)."""
+    if verification_key is not None:
+        if not isinstance(verification_key, Verifier):
+            raise ConfigurationError(
+                "verification_key must be an HMAC SymmetricKey, an RsaPublicKey or a Verifier"
+            )
+        if isinstance(verification_key, SymmetricKey) and not is_signing_algorithm(
+            verification_key.algorithm
+        ):
+            raise ConfigurationError("verification_key must be an HmacSHA* key")
+        return verification_key
+    if isinstance(signing_key, RsaPrivateKey):
+        return signing_key.public_key()
+    if isinstance(signing_key, Verifier):
+        return signing_key
+    raise ConfigurationError("a verification_key (or a signing_key that can verify) is required")
+
+
+def merged_description(own: Mapping[str, str], request: Mapping[str, str]) -> dict[str, str]:
+    merged = dict(own)
+    merged.update(request)
+    return merged
+
+
+def check_description(description: Mapping[str, str] | None) -> dict[str, str]:
+    result = dict(description or {})
+    for key, value in result.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ConfigurationError("material_description must map str to str")
+    return result
+
+
+def decode_b64(text: str, *, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidMaterialDescriptionError(f"{what} is not valid base64") from exc
+
+
+def parse_algorithm(description: str, *, default_bits: int = 256) -> tuple[str, int]:
+    """``"AES/256"`` -> ``("AES", 256)``; ``"AES"`` -> ``("AES", default_bits)``.
+
+    Java writes ``AES`` where Python writes ``AES/256``: split on ``/`` and default the size.
+    """
+    name, _, bits = description.partition("/")
+    if not bits:
+        return name, default_bits
+    if not bits.isdigit():
+        raise InvalidMaterialDescriptionError("malformed algorithm description")
+    return name, int(bits)
