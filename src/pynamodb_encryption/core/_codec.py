@@ -21,6 +21,7 @@ on which they differ (see :func:`dialect_sensitive`).
 from __future__ import annotations
 
 import enum
+import operator
 import re
 import struct
 from collections.abc import Callable, Mapping
@@ -69,6 +70,9 @@ TAG_M = b"\x00M"
 # A plain integer with no leading zero and at most 38 digits is already canonical: the common
 # case skips Decimal entirely.
 _PLAIN_INT = re.compile(r"-?[1-9][0-9]{0,37}\Z")
+# Likewise a plain decimal fraction without trailing zeros or a superfluous leading zero; at
+# most 39 characters keeps it within 38 digits (checked in normalize_number).
+_PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]*[1-9]\Z")
 _NUMBER_SYNTAX = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _MAX_DIGITS = 38
 # The Python reference normalizes in the default decimal context of 28 digits.
@@ -86,7 +90,9 @@ def _parse_decimal(text: str) -> Decimal:
 
 def normalize_number(text: str) -> str:
     """Canonical text of a DynamoDB number: no exponent, no trailing zeros, no digit lost."""
-    if _PLAIN_INT.match(text):
+    if type(text) is str and (
+        _PLAIN_INT.match(text) or (len(text) <= 39 and _PLAIN_DECIMAL.match(text))
+    ):
         return text
     value = _parse_decimal(text)
     if not value:
@@ -122,7 +128,11 @@ def _signed_bytes_key(data: bytes) -> bytes:
 def _utf8(text: object) -> bytes:
     if not isinstance(text, str):
         raise CodecError("a string value must be str")
-    return text.encode("utf-8")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates: the UnicodeEncodeError would carry the whole string in .object.
+        raise CodecError("a string holds a lone surrogate, which is not valid Unicode") from None
 
 
 def _as_bytes(data: object) -> bytes:
@@ -137,67 +147,177 @@ def _lv(data: bytes) -> bytes:
     return _pack_u32(len(data)) + data
 
 
-def _members(encoded: list[bytes], key: Callable[[bytes], bytes] | None) -> bytes:
-    encoded.sort(key=key)
-    parts = [_pack_u32(len(encoded))]
+def serialize(attribute: Mapping[str, Any], dialect: Dialect = Dialect.CANONICAL) -> bytes:
+    """Serialize one DynamoDB-JSON value (``{"S": "x"}``) to DDBEC bytes."""
+    return _serialize(attribute, _CANONICAL_WRITERS if dialect is _CANONICAL else _WRITERS[dialect])
+
+
+# Serialization runs for every encrypted or signed value on every write and every read (the
+# string-to-sign), so it dispatches on the type tag through a table per dialect instead of a
+# chain of comparisons, and builds each value with one header pack.
+_Writer = Callable[[Any, "dict[str, Any]"], bytes]
+_HEAD = struct.Struct(">2sI").pack  # a type tag and the u32 length or count that follows it
+_first = operator.itemgetter(0)
+_CANONICAL = Dialect.CANONICAL
+
+
+def _serialize(attribute: Mapping[str, Any], writers: dict[str, _Writer]) -> bytes:
+    # ``type(...) is dict`` first: it is what callers pass, and an ABC isinstance is slow.
+    if (type(attribute) is not dict and not isinstance(attribute, Mapping)) or len(attribute) != 1:
+        raise CodecError("a DynamoDB value is a mapping with exactly one type key")
+    ((tag, value),) = attribute.items()
+    try:
+        writer = writers.get(tag)
+    except TypeError:  # an unhashable key in a custom mapping
+        writer = None
+    if writer is None:
+        raise CodecError(f"unknown DynamoDB type {tag!r}")
+    return writer(value, writers)
+
+
+def _write_s(value: Any, writers: dict[str, _Writer]) -> bytes:
+    data = _utf8(value)
+    return _HEAD(TAG_S, len(data)) + data
+
+
+def _write_n(value: Any, writers: dict[str, _Writer]) -> bytes:
+    data = normalize_number(value).encode("ascii")
+    return _HEAD(TAG_N, len(data)) + data
+
+
+def _write_n_legacy(value: Any, writers: dict[str, _Writer]) -> bytes:
+    data = _normalize_legacy(value).encode("ascii")
+    return _HEAD(TAG_N, len(data)) + data
+
+
+def _write_b(value: Any, writers: dict[str, _Writer]) -> bytes:
+    data = _as_bytes(value)
+    return _HEAD(TAG_B, len(data)) + data
+
+
+def _write_bool(value: Any, writers: dict[str, _Writer]) -> bytes:
+    if not isinstance(value, bool):
+        raise CodecError("a BOOL value must be bool")
+    return b"\x00?\x01" if value else b"\x00?\x00"
+
+
+def _write_null(value: Any, writers: dict[str, _Writer]) -> bytes:
+    if value is not True:
+        raise CodecError("a NULL value must be True")
+    return TAG_NULL
+
+
+def _write_l(value: Any, writers: dict[str, _Writer]) -> bytes:
+    if not isinstance(value, (list, tuple)):
+        raise CodecError("an L value must be a list")
+    return _HEAD(TAG_L, len(value)) + b"".join([_serialize(v, writers) for v in value])
+
+
+def _map_entries(value: Any) -> list[tuple[bytes, str, Any]]:
+    if type(value) is not dict and not isinstance(value, Mapping):
+        raise CodecError("an M value must be a mapping")
+    return [(_utf8(k), k, v) for k, v in value.items()]
+
+
+def _write_entries(entries: list[tuple[bytes, str, Any]], writers: dict[str, _Writer]) -> bytes:
+    parts = [_HEAD(TAG_M, len(entries))]
+    for key_bytes, _, item in entries:
+        parts.append(_HEAD(TAG_S, len(key_bytes)))
+        parts.append(key_bytes)
+        parts.append(_serialize(item, writers))
+    return b"".join(parts)
+
+
+def _write_m(value: Any, writers: dict[str, _Writer]) -> bytes:
+    entries = _map_entries(value)
+    entries.sort(key=_first)  # UTF-8 byte order of the keys
+    return _write_entries(entries, writers)
+
+
+def _write_m_java(value: Any, writers: dict[str, _Writer]) -> bytes:
+    entries = _map_entries(value)
+    entries.sort(key=lambda e: _utf16_key(e[1]))
+    return _write_entries(entries, writers)
+
+
+def _set_members(tag: bytes, encoded: list[bytes]) -> bytes:
+    parts = [_HEAD(tag, len(encoded))]
     for member in encoded:
         parts.append(_pack_u32(len(member)))
         parts.append(member)
     return b"".join(parts)
 
 
-def serialize(attribute: Mapping[str, Any], dialect: Dialect = Dialect.CANONICAL) -> bytes:
-    """Serialize one DynamoDB-JSON value (``{"S": "x"}``) to DDBEC bytes."""
-    if not isinstance(attribute, Mapping) or len(attribute) != 1:
-        raise CodecError("a DynamoDB value is a mapping with exactly one type key")
-    ((tag, value),) = attribute.items()
-    if tag == "S":
-        return TAG_S + _lv(_utf8(value))
-    if tag == "N":
-        if dialect is Dialect.PYTHON_LEGACY:
-            return TAG_N + _lv(_normalize_legacy(value).encode("ascii"))
-        return TAG_N + _lv(normalize_number(value).encode("ascii"))
-    if tag == "B":
-        return TAG_B + _lv(_as_bytes(value))
-    if tag == "BOOL":
-        if not isinstance(value, bool):
-            raise CodecError("a BOOL value must be bool")
-        return b"\x00?\x01" if value else b"\x00?\x00"
-    if tag == "NULL":
-        if value is not True:
-            raise CodecError("a NULL value must be True")
-        return TAG_NULL
-    if tag == "L":
-        if not isinstance(value, (list, tuple)):
-            raise CodecError("an L value must be a list")
-        return TAG_L + _pack_u32(len(value)) + b"".join(serialize(v, dialect) for v in value)
-    if tag == "M":
-        if not isinstance(value, Mapping):
-            raise CodecError("an M value must be a mapping")
-        entries = [(_utf8(k), k, v) for k, v in value.items()]
-        if dialect is Dialect.JAVA:
-            entries.sort(key=lambda e: _utf16_key(e[1]))
-        else:
-            entries.sort(key=lambda e: e[0])
-        parts = [TAG_M, _pack_u32(len(entries))]
-        for key_bytes, _, item in entries:
-            parts.append(TAG_S + _lv(key_bytes))
-            parts.append(serialize(item, dialect))
-        return b"".join(parts)
-    if tag in ("SS", "NS", "BS"):
-        if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
-            raise CodecError("a set value must be a collection")
-        if tag == "SS":
-            if dialect is Dialect.JAVA:
-                strings = sorted(value, key=_utf16_key)
-                return TAG_SS + _members([_utf8(s) for s in strings], None)
-            return TAG_SS + _members([_utf8(s) for s in value], None)
-        if tag == "NS":
-            norm = _normalize_legacy if dialect is Dialect.PYTHON_LEGACY else normalize_number
-            return TAG_NS + _members([norm(n).encode("ascii") for n in value], None)
-        key = _signed_bytes_key if dialect is Dialect.JAVA else None
-        return TAG_BS + _members([_as_bytes(b) for b in value], key)
-    raise CodecError(f"unknown DynamoDB type {tag!r}")
+def _check_set(value: Any) -> None:
+    if type(value) is not list and (
+        isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__")
+    ):
+        raise CodecError("a set value must be a collection")
+
+
+def _write_ss(value: Any, writers: dict[str, _Writer]) -> bytes:
+    _check_set(value)
+    encoded = [_utf8(s) for s in value]
+    encoded.sort()
+    return _set_members(TAG_SS, encoded)
+
+
+def _write_ss_java(value: Any, writers: dict[str, _Writer]) -> bytes:
+    _check_set(value)
+    strings = sorted(value, key=_utf16_key)
+    return _set_members(TAG_SS, [_utf8(s) for s in strings])
+
+
+def _write_ns(value: Any, writers: dict[str, _Writer]) -> bytes:
+    _check_set(value)
+    encoded = [normalize_number(n).encode("ascii") for n in value]
+    encoded.sort()
+    return _set_members(TAG_NS, encoded)
+
+
+def _write_ns_legacy(value: Any, writers: dict[str, _Writer]) -> bytes:
+    _check_set(value)
+    encoded = [_normalize_legacy(n).encode("ascii") for n in value]
+    encoded.sort()
+    return _set_members(TAG_NS, encoded)
+
+
+def _write_bs(value: Any, writers: dict[str, _Writer]) -> bytes:
+    _check_set(value)
+    encoded = [_as_bytes(b) for b in value]
+    encoded.sort()
+    return _set_members(TAG_BS, encoded)
+
+
+def _write_bs_java(value: Any, writers: dict[str, _Writer]) -> bytes:
+    _check_set(value)
+    encoded = [_as_bytes(b) for b in value]
+    encoded.sort(key=_signed_bytes_key)
+    return _set_members(TAG_BS, encoded)
+
+
+_CANONICAL_WRITERS: dict[str, _Writer] = {
+    "S": _write_s,
+    "N": _write_n,
+    "B": _write_b,
+    "BOOL": _write_bool,
+    "NULL": _write_null,
+    "L": _write_l,
+    "M": _write_m,
+    "SS": _write_ss,
+    "NS": _write_ns,
+    "BS": _write_bs,
+}
+_WRITERS: dict[Dialect, dict[str, _Writer]] = {
+    Dialect.CANONICAL: _CANONICAL_WRITERS,
+    Dialect.PYTHON_LEGACY: {**_CANONICAL_WRITERS, "N": _write_n_legacy, "NS": _write_ns_legacy},
+    Dialect.JAVA: {
+        **_CANONICAL_WRITERS,
+        "M": _write_m_java,
+        "SS": _write_ss_java,
+        "BS": _write_bs_java,
+    },
+}
 
 
 def _members_of(value: Any) -> list[Any]:
@@ -257,36 +377,48 @@ def sort_names(names: Any, dialect: Dialect) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # Deserialization
+#
+# It runs once per encrypted attribute on every read, so it works on ``bytes`` with
+# ``unpack_from`` and a dispatch table on the two tag bytes. Every length is checked against
+# the buffer before it is used, and counts before any per-member work.
 
 
 def deserialize(data: bytes) -> dict[str, Any]:
     """Parse DDBEC bytes back to one DynamoDB-JSON value (numbers normalized, sets sorted)."""
-    value, end = _read(memoryview(data), 0, 0)
-    if end != len(data):
+    buf = data if type(data) is bytes else bytes(memoryview(data))
+    value, end = _read(buf, 0, 0)
+    if end != len(buf):
         raise CodecError("trailing bytes after a serialized value")
     return value
 
 
 _MAX_DEPTH = 64
+_TRUNCATED = "serialized value is truncated"
 
 
-def _need(buf: memoryview, pos: int, n: int) -> None:
+def _need(buf: bytes, pos: int, n: int) -> None:
     if n < 0 or pos + n > len(buf):
-        raise CodecError("serialized value is truncated")
+        raise CodecError(_TRUNCATED)
 
 
-def _read_u32(buf: memoryview, pos: int) -> tuple[int, int]:
-    _need(buf, pos, 4)
-    return _unpack_u32(buf, pos)[0], pos + 4
+def _read_u32(buf: bytes, pos: int) -> tuple[int, int]:
+    end = pos + 4
+    if end > len(buf):
+        raise CodecError(_TRUNCATED)
+    return _unpack_u32(buf, pos)[0], end
 
 
-def _read_lv(buf: memoryview, pos: int) -> tuple[bytes, int]:
-    length, pos = _read_u32(buf, pos)
-    _need(buf, pos, length)
-    return bytes(buf[pos : pos + length]), pos + length
+def _read_lv(buf: bytes, pos: int) -> tuple[bytes, int]:
+    start = pos + 4
+    if start > len(buf):
+        raise CodecError(_TRUNCATED)
+    stop = start + _unpack_u32(buf, pos)[0]
+    if stop > len(buf):
+        raise CodecError(_TRUNCATED)
+    return buf[start:stop], stop
 
 
-def _read_text(buf: memoryview, pos: int) -> tuple[str, int]:
+def _read_text(buf: bytes, pos: int) -> tuple[str, int]:
     raw, pos = _read_lv(buf, pos)
     try:
         return raw.decode("utf-8"), pos
@@ -294,7 +426,7 @@ def _read_text(buf: memoryview, pos: int) -> tuple[str, int]:
         raise CodecError("string is not valid UTF-8") from exc
 
 
-def _read_number(buf: memoryview, pos: int) -> tuple[str, int]:
+def _read_number(buf: bytes, pos: int) -> tuple[str, int]:
     raw, pos = _read_lv(buf, pos)
     try:
         text = raw.decode("ascii")
@@ -303,62 +435,94 @@ def _read_number(buf: memoryview, pos: int) -> tuple[str, int]:
     return normalize_number(text), pos
 
 
-def _read(buf: memoryview, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+def _read(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
     if depth > _MAX_DEPTH:
         raise CodecError("serialized value nests too deeply")
-    _need(buf, pos, 2)
-    tag = bytes(buf[pos : pos + 2])
-    pos += 2
-    if tag == TAG_S:
-        text, pos = _read_text(buf, pos)
-        return {"S": text}, pos
-    if tag == TAG_N:
-        number, pos = _read_number(buf, pos)
-        return {"N": number}, pos
-    if tag == TAG_B:
-        raw, pos = _read_lv(buf, pos)
-        return {"B": raw}, pos
-    if tag == TAG_BOOL:
-        _need(buf, pos, 1)
-        flag = buf[pos]
-        if flag not in (0, 1):
-            raise CodecError("BOOL byte must be 0 or 1")
-        return {"BOOL": flag == 1}, pos + 1
-    if tag == TAG_NULL:
-        return {"NULL": True}, pos
-    if tag in (TAG_SS, TAG_NS, TAG_BS):
+    reader = _READERS.get(buf[pos : pos + 2])
+    if reader is None:
+        if pos + 2 > len(buf):
+            raise CodecError(_TRUNCATED)
+        raise CodecError("unknown type tag in serialized value")
+    return reader(buf, pos + 2, depth)
+
+
+def _read_s(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+    text, pos = _read_text(buf, pos)
+    return {"S": text}, pos
+
+
+def _read_n(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+    number, pos = _read_number(buf, pos)
+    return {"N": number}, pos
+
+
+def _read_b(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+    raw, pos = _read_lv(buf, pos)
+    return {"B": raw}, pos
+
+
+def _read_bool(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+    _need(buf, pos, 1)
+    flag = buf[pos]
+    if flag not in (0, 1):
+        raise CodecError("BOOL byte must be 0 or 1")
+    return {"BOOL": flag == 1}, pos + 1
+
+
+def _read_null(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+    return {"NULL": True}, pos
+
+
+def _read_set(
+    tag: str, reader: Callable[[bytes, int], tuple[Any, int]]
+) -> Callable[[bytes, int, int], tuple[dict[str, Any], int]]:
+    def read(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
         count, pos = _read_u32(buf, pos)
         _need(buf, pos, 4 * count)
         members: list[Any] = []
-        reader = _read_text if tag == TAG_SS else _read_number if tag == TAG_NS else _read_lv
         for _ in range(count):
             member, pos = reader(buf, pos)
             members.append(member)
-        if tag == TAG_SS:
-            members.sort(key=_utf8)
-            return {"SS": members}, pos
-        if tag == TAG_NS:
-            members.sort(key=_utf8)
-            return {"NS": members}, pos
+        # Plain sort: for decoded UTF-8 strings (SS) and normalized ASCII numbers (NS) code
+        # point order is UTF-8 byte order; binary members (BS) sort as unsigned bytes.
         members.sort()
-        return {"BS": members}, pos
-    if tag == TAG_L:
-        count, pos = _read_u32(buf, pos)
-        _need(buf, pos, 2 * count)
-        items: list[dict[str, Any]] = []
-        for _ in range(count):
-            item, pos = _read(buf, pos, depth + 1)
-            items.append(item)
-        return {"L": items}, pos
-    if tag == TAG_M:
-        count, pos = _read_u32(buf, pos)
-        _need(buf, pos, 8 * count)
-        entries: dict[str, Any] = {}
-        for _ in range(count):
+        return {tag: members}, pos
+
+    return read
+
+
+def _read_l(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+    count, pos = _read_u32(buf, pos)
+    _need(buf, pos, 2 * count)
+    items: list[dict[str, Any]] = []
+    for _ in range(count):
+        item, pos = _read(buf, pos, depth + 1)
+        items.append(item)
+    return {"L": items}, pos
+
+
+def _read_m(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+    count, pos = _read_u32(buf, pos)
+    _need(buf, pos, 8 * count)
+    entries: dict[str, Any] = {}
+    for _ in range(count):
+        if buf[pos : pos + 2] != TAG_S:
             _need(buf, pos, 2)
-            if bytes(buf[pos : pos + 2]) != TAG_S:
-                raise CodecError("map key is not a string")
-            key, pos = _read_text(buf, pos + 2)
-            entries[key], pos = _read(buf, pos, depth + 1)
-        return {"M": entries}, pos
-    raise CodecError("unknown type tag in serialized value")
+            raise CodecError("map key is not a string")
+        key, pos = _read_text(buf, pos + 2)
+        entries[key], pos = _read(buf, pos, depth + 1)
+    return {"M": entries}, pos
+
+
+_READERS: dict[bytes, Callable[[bytes, int, int], tuple[dict[str, Any], int]]] = {
+    TAG_S: _read_s,
+    TAG_N: _read_n,
+    TAG_B: _read_b,
+    TAG_BOOL: _read_bool,
+    TAG_NULL: _read_null,
+    TAG_SS: _read_set("SS", _read_text),
+    TAG_NS: _read_set("NS", _read_number),
+    TAG_BS: _read_set("BS", _read_lv),
+    TAG_L: _read_l,
+    TAG_M: _read_m,
+}
