@@ -64,11 +64,13 @@ def check_description(description: Mapping[str, str] | None) -> dict[str, str]:
     return result
 
 
-def decode_b64(text: str, *, what: str) -> bytes:
+def decode_b64(text: str, *, what: str, table: str | None = None) -> bytes:
+    # Older Java writers use MIME base64 (CRLF every 76 characters); whitespace is not data,
+    # anything else outside the alphabet is still rejected.
     try:
-        return base64.b64decode(text, validate=True)
+        return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidMaterialDescriptionError(f"{what} is not valid base64") from exc
+        raise InvalidMaterialDescriptionError(f"{what} is not valid base64", table=table) from exc
 
 
 def parse_algorithm(description: str, *, default_bits: int = 256) -> tuple[str, int]:

@@ -144,7 +144,7 @@ class WrappedMaterialsProvider:
             raise InvalidMaterialDescriptionError(
                 "the material description holds no wrapped key", table=table
             )
-        wrapped = decode_b64(encoded, what="the wrapped key")
+        wrapped = decode_b64(encoded, what="the wrapped key", table=table)
         # Old Java items carry no wrap algorithm: the unwrapping key's own name decides
         # ("RSA" means PKCS#1 v1.5).
         wrap_algorithm = description.get(MD_KEY_WRAP_ALGORITHM)
