@@ -1,0 +1,552 @@
+"""``EncryptedModel``: a PynamoDB ``Model`` whose items are encrypted and signed client-side.
+
+Where each PynamoDB operation is hooked (PynamoDB 6.1):
+
+- writes: ``save`` and ``TransactWrite.save`` go through ``_get_save_args`` (overridden so the
+  version attribute is bumped *before* the item is signed); ``BatchWrite.commit`` calls
+  ``serialize()`` (overridden to return the encrypted item);
+- reads: ``get``, ``query``, ``scan``, ``batch_get`` and ``TransactGet`` build instances with
+  ``from_raw_data`` (overridden to verify and decrypt first); ``refresh`` and ``update`` call
+  ``deserialize()`` (overridden likewise);
+- conditions and filters are checked before any request; projections are refused;
+- ``update`` runs natively when it only touches unsigned attributes, otherwise as read / apply
+  locally / re-sign / put conditioned on the old signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, ClassVar, TypeVar
+
+from pynamodb.attributes import Attribute
+from pynamodb.constants import ALL, ITEM
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path, Value
+from pynamodb.expressions.update import Action
+from pynamodb.models import MetaModel, Model
+from pynamodb.pagination import ResultIterator
+
+from ..core import (
+    MATERIAL_DESCRIPTION_ATTRIBUTE,
+    SIGNATURE_ATTRIBUTE,
+    AttributeActions,
+    CryptoAction,
+    ItemEncryptor,
+)
+from ..errors import ConfigurationError, PlaintextItemError, UnsupportedOperationError
+from ._expressions import (
+    LocalUpdateError,
+    apply_actions,
+    check_actions_supported,
+    condition_names,
+    operand_names,
+    target_name,
+)
+from ._plan import ClassPlan, PlaintextPolicy, build_plan, encryptor_for
+
+__all__ = ["EncryptedMetaModel", "EncryptedModel"]
+
+_M = TypeVar("_M", bound="EncryptedModel")
+_KeyType = Any
+
+_ENCRYPT = CryptoAction.ENCRYPT_AND_SIGN
+_NOTHING = CryptoAction.DO_NOTHING
+_CCFE = "ConditionalCheckFailedException"
+#: Attempts of the read / apply / conditional put cycle of ``update()`` under contention.
+DEFAULT_UPDATE_ATTEMPTS = 5
+_MASK = "<encrypted>"
+
+
+class EncryptedMetaModel(MetaModel):
+    """Checks an encrypted model's declarations once PynamoDB has collected its attributes.
+
+    ``__init_subclass__`` would run too early (``get_attributes()`` is still empty there), so the
+    check lives after ``MetaModel.__init__``, where PynamoDB validates hash keys itself.
+    """
+
+    def __init__(
+        cls,
+        name: str,
+        bases: tuple[type, ...],
+        namespace: dict[str, Any],
+        discriminator: Any = None,
+    ) -> None:
+        super().__init__(name, bases, namespace, discriminator)
+        cls._pde_plan = build_plan(cls)  # type: ignore[arg-type]
+
+
+class EncryptedModel(Model, metaclass=EncryptedMetaModel):
+    """A PynamoDB model whose marked fields are encrypted and whose items are signed.
+
+    Declare fields with :class:`EncryptedAttribute` / :class:`SignedAttribute` and configure
+    ``Meta``:
+
+    - ``materials_provider``: a materials provider, or a zero-argument callable returning one
+      (called on first use, so keys can come from settings loaded at start-up);
+    - ``default_action`` (optional): the :class:`CryptoAction` of unmarked fields, default
+      ``DO_NOTHING``;
+    - ``plaintext_policy`` (optional): a :class:`PlaintextPolicy`, default
+      ``REQUIRE_ENCRYPTED``;
+    - ``update_attempts`` (optional): read / apply / put cycles ``update()`` tries under
+      contention, default 5.
+
+    Keys, index keys, the TTL, version and discriminator attributes are always signed and never
+    encrypted.
+    """
+
+    _pde_plan: ClassVar[ClassPlan]
+
+    # -----------------------------------------------------------------------------------------
+    # Plan helpers
+
+    @classmethod
+    def get_attribute_actions(cls) -> AttributeActions:
+        """The effective :class:`~pynamodb_encryption.core.AttributeActions` of this model
+        (by DynamoDB attribute name), e.g. to configure another client on the same table."""
+        return cls._pde_plan.actions
+
+    @classmethod
+    def reset_materials_provider(cls) -> None:
+        """Forget the resolved provider and item encryptor of this class: the next operation
+        resolves ``Meta.materials_provider`` again (e.g. after keys were reloaded)."""
+        if "_pde_encryptor_cache" in cls.__dict__:
+            delattr(cls, "_pde_encryptor_cache")
+
+    @classmethod
+    def _pde_key_attributes(cls) -> tuple[Attribute[Any], Attribute[Any] | None]:
+        attributes = cls.get_attributes()
+        if cls._hash_keyname is None:
+            raise ConfigurationError(f"{cls.__name__} has no hash key attribute")
+        range_attribute = attributes[cls._range_keyname] if cls._range_keyname else None
+        return attributes[cls._hash_keyname], range_attribute
+
+    @classmethod
+    def _pde_encryptor(cls) -> ItemEncryptor:
+        return encryptor_for(cls, cls._pde_plan)
+
+    @classmethod
+    def _pde_decrypt(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        """Verify and decrypt a stored item (DynamoDB JSON) with this class's plan."""
+        if SIGNATURE_ATTRIBUTE not in raw:
+            if cls._pde_plaintext_policy() is PlaintextPolicy.ALLOW_PLAINTEXT_READ:
+                return {k: v for k, v in raw.items() if k != MATERIAL_DESCRIPTION_ATTRIBUTE}
+            raise PlaintextItemError(
+                "the item has no signature (written before encryption was enabled?); while "
+                "adopting a plaintext table set Meta.plaintext_policy = "
+                "PlaintextPolicy.ALLOW_PLAINTEXT_READ",
+                table=cls.Meta.table_name,
+            )
+        return cls._pde_encryptor().decrypt(raw)
+
+    @classmethod
+    def _pde_plaintext_policy(cls) -> PlaintextPolicy:
+        # Read at use time (only for unsigned items), so a deployment can flip it from
+        # settings once a table has been rewritten.
+        policy = getattr(cls.Meta, "plaintext_policy", PlaintextPolicy.REQUIRE_ENCRYPTED)
+        if not isinstance(policy, PlaintextPolicy):
+            raise ConfigurationError(
+                f"{cls.__name__}.Meta.plaintext_policy must be a PlaintextPolicy",
+                table=cls.Meta.table_name,
+            )
+        return policy
+
+    @classmethod
+    def _pde_check_condition(cls, condition: Condition | None, what: str) -> None:
+        if condition is None:
+            return
+        action = cls._pde_plan.action
+        for name in sorted(condition_names(condition)):
+            if action(name) is _ENCRYPT:
+                raise UnsupportedOperationError(
+                    f"the {what} names an encrypted attribute, so DynamoDB would compare "
+                    "ciphertext: filter after loading, or declare the field SignedAttribute",
+                    attribute=name,
+                    table=cls.Meta.table_name,
+                )
+
+    @classmethod
+    def _pde_refuse_projection(cls, attributes_to_get: Any, operation: str) -> None:
+        if attributes_to_get is not None:
+            raise UnsupportedOperationError(
+                f"{operation}(attributes_to_get=...) returns partial items, whose signature "
+                "cannot be verified: load whole items instead",
+                table=cls.Meta.table_name,
+            )
+
+    @classmethod
+    def _pde_check_index(cls, index_name: str | None, operation: str) -> None:
+        if index_name is None:
+            return
+        index = cls._indexes.get(index_name)
+        projection = getattr(getattr(index, "Meta", None), "projection", None)
+        if index is None or getattr(projection, "projection_type", None) != ALL:
+            raise UnsupportedOperationError(
+                f"{operation} on index {index_name!r}: only indexes with AllProjection return "
+                "whole items whose signature can be verified",
+                table=cls.Meta.table_name,
+            )
+
+    # -----------------------------------------------------------------------------------------
+    # Writes
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        """The encrypted and signed item, as sent to DynamoDB (used by ``BatchWrite``)."""
+        plaintext = self._container_serialize(null_check=null_check)
+        return type(self)._pde_encryptor().encrypt(plaintext)
+
+    def _get_save_args(
+        self, condition: Condition | None = None, *, add_version_condition: bool = True
+    ) -> tuple[Iterable[Any], dict[str, Any]]:
+        cls = type(self)
+        cls._pde_check_condition(condition, "condition")
+        attribute_values = self._container_serialize(null_check=True)
+        # Bump the version in the plaintext *before* signing: the signature covers it.
+        version_condition = self._handle_version_attribute(attributes=attribute_values)
+        if add_version_condition and version_condition is not None:
+            condition &= version_condition
+        attribute_values = cls._pde_encryptor().encrypt(attribute_values)
+        hash_key_attribute, range_key_attribute = cls._pde_key_attributes()
+        hash_key = attribute_values.pop(hash_key_attribute.attr_name, {}).get(
+            hash_key_attribute.attr_type
+        )
+        range_key = None
+        if range_key_attribute is not None:
+            range_key = attribute_values.pop(range_key_attribute.attr_name, {}).get(
+                range_key_attribute.attr_type
+            )
+        kwargs: dict[str, Any] = {"attributes": attribute_values, "condition": condition}
+        if range_key is not None:
+            kwargs["range_key"] = range_key
+        return (hash_key,), kwargs
+
+    def delete(
+        self, condition: Condition | None = None, *, add_version_condition: bool = True
+    ) -> Any:
+        type(self)._pde_check_condition(condition, "condition")
+        return super().delete(condition, add_version_condition=add_version_condition)
+
+    def get_delete_kwargs_from_instance(
+        self,
+        condition: Condition | None = None,
+        return_values_on_condition_failure: str | None = None,
+        *,
+        add_version_condition: bool = True,
+    ) -> dict[str, Any]:
+        type(self)._pde_check_condition(condition, "condition")
+        return super().get_delete_kwargs_from_instance(
+            condition,
+            return_values_on_condition_failure,
+            add_version_condition=add_version_condition,
+        )
+
+    @classmethod
+    def get_operation_kwargs_from_class(
+        cls,
+        hash_key: str,
+        range_key: _KeyType | None = None,
+        condition: Condition | None = None,
+    ) -> dict[str, Any]:
+        cls._pde_check_condition(condition, "condition")
+        return super().get_operation_kwargs_from_class(hash_key, range_key, condition)
+
+    # -----------------------------------------------------------------------------------------
+    # update()
+
+    def _pde_native_update(self, actions: list[Action]) -> bool:
+        plan = type(self)._pde_plan
+        if plan.version_name is not None:
+            return False  # the version is signed and every update bumps it
+        for action in actions:
+            names = {target_name(action)} | operand_names(action)
+            if any(plan.action(name) is not _NOTHING for name in names):
+                return False
+        return True
+
+    def get_update_kwargs_from_instance(
+        self,
+        actions: list[Action],
+        condition: Condition | None = None,
+        return_values_on_condition_failure: str | None = None,
+        *,
+        add_version_condition: bool = True,
+    ) -> dict[str, Any]:
+        cls = type(self)
+        cls._pde_check_condition(condition, "condition")
+        if not self._pde_native_update(actions):
+            raise UnsupportedOperationError(
+                "TransactWrite.update() would change signed or encrypted attributes (or the "
+                "signed version) without re-signing: set the fields on the instance and use "
+                "TransactWrite.save(model, condition=...) instead",
+                table=cls.Meta.table_name,
+            )
+        if cls._pde_plaintext_policy() is PlaintextPolicy.REQUIRE_ENCRYPTED:
+            # As in update(): never create an unsigned (unreadable) item.
+            condition &= Path([SIGNATURE_ATTRIBUTE]).exists()
+        return super().get_update_kwargs_from_instance(
+            actions,
+            condition,
+            return_values_on_condition_failure,
+            add_version_condition=add_version_condition,
+        )
+
+    def update(
+        self,
+        actions: list[Action],
+        condition: Condition | None = None,
+        *,
+        add_version_condition: bool = True,
+    ) -> Any:
+        """Update the item, keeping it signed.
+
+        Actions that only touch unsigned (``DO_NOTHING``) attributes go out as a native
+        UpdateItem. Otherwise the item is read (consistently), verified and decrypted, the
+        actions are applied locally, and the re-signed item is written with a put conditioned
+        on the signature that was read (and on ``condition`` and the version, as usual). If
+        another writer got in between, the cycle is retried up to ``Meta.update_attempts``
+        times.
+
+        Returns:
+            ``{"Attributes": <stored item>}`` like UpdateItem with ``ALL_NEW``; the instance is
+            refreshed with the new values.
+
+        Raises:
+            UnsupportedOperationError: an action cannot be applied locally, names a key, or a
+                condition names an encrypted attribute (raised before any write).
+            pynamodb.exceptions.UpdateError: ``condition`` or the version check failed, or the
+                item kept changing under concurrent writers.
+        """
+        if not isinstance(actions, list) or len(actions) == 0:
+            raise TypeError("the value of `actions` is expected to be a non-empty list")
+        cls = type(self)
+        cls._pde_check_condition(condition, "condition")
+        if self._pde_native_update(actions):
+            if cls._pde_plaintext_policy() is PlaintextPolicy.REQUIRE_ENCRYPTED:
+                # An UpdateItem on a missing item would create an unsigned (unreadable) one.
+                condition &= Path([SIGNATURE_ATTRIBUTE]).exists()
+            return super().update(actions, condition, add_version_condition=add_version_condition)
+        return self._pde_update_signed(list(actions), condition, add_version_condition)
+
+    def _pde_update_signed(
+        self, actions: list[Action], condition: Condition | None, add_version_condition: bool
+    ) -> Any:
+        cls = type(self)
+        plan = cls._pde_plan
+        check_actions_supported(actions)
+        key_names = {n for n in (plan.hash_key_name, plan.range_key_name) if n is not None}
+        for action in actions:
+            name = target_name(action)
+            if name in key_names:
+                raise UnsupportedOperationError(
+                    "an update cannot change a key attribute",
+                    attribute=name,
+                    table=cls.Meta.table_name,
+                )
+        # PynamoDB appends the version action to the list it is given: give it our copy.
+        version_condition = self._handle_version_attribute(actions=actions)
+        if add_version_condition and version_condition is not None:
+            condition &= version_condition
+
+        connection = cls._get_connection()
+        hk_value, rk_value = self._get_hash_range_key_serialized_values()
+        keys_only = self._pde_keys_item(hk_value, rk_value)
+        attempts = int(getattr(cls.Meta, "update_attempts", DEFAULT_UPDATE_ATTEMPTS))
+        encryptor = cls._pde_encryptor()
+        previous_raw: dict[str, Any] | None = None
+        last_error: PutError | None = None
+        for _ in range(max(attempts, 1)):
+            response = connection.get_item(hk_value, range_key=rk_value, consistent_read=True)
+            raw: dict[str, Any] | None = response.get(ITEM) if response else None
+            if last_error is not None and raw == previous_raw:
+                # The item did not change, so the caller's condition (or version) failed.
+                raise UpdateError("Failed to update item", cause=last_error.cause) from last_error
+            guard: Condition
+            if raw is None:
+                plaintext = keys_only
+                guard = Path([next(iter(keys_only))]).does_not_exist()
+            else:
+                stored_cls = cls._get_discriminator_class(raw)
+                if stored_cls is not None and stored_cls is not cls:
+                    raise UnsupportedOperationError(
+                        f"the stored item is a {stored_cls.__name__}, not a {cls.__name__}",
+                        table=cls.Meta.table_name,
+                    )
+                plaintext = cls._pde_decrypt(raw)
+                signature = raw.get(SIGNATURE_ATTRIBUTE)
+                guard = (
+                    Path([SIGNATURE_ATTRIBUTE]) == Value(signature)
+                    if signature is not None
+                    else Path([SIGNATURE_ATTRIBUTE]).does_not_exist()
+                )
+            try:
+                new_plaintext = apply_actions(plaintext, actions)
+            except LocalUpdateError as exc:
+                raise UpdateError(f"Failed to update item: {exc}") from exc
+            stored = encryptor.encrypt(new_plaintext)
+            attributes = dict(stored)
+            for name in key_names:
+                attributes.pop(name, None)
+            put_condition = guard & condition if condition is not None else guard
+            try:
+                connection.put_item(
+                    hk_value, range_key=rk_value, attributes=attributes, condition=put_condition
+                )
+            except PutError as exc:
+                if exc.cause_response_code != _CCFE:
+                    raise UpdateError("Failed to update item", cause=exc.cause) from exc
+                previous_raw, last_error = raw, exc
+                continue
+            self._container_deserialize(new_plaintext)
+            return {"Attributes": stored}
+        raise UpdateError(
+            "Failed to update item: it kept changing under concurrent writers "
+            f"({attempts} attempts)",
+            cause=last_error.cause if last_error is not None else None,
+        )
+
+    def _pde_keys_item(self, hk_value: Any, rk_value: Any) -> dict[str, Any]:
+        item: dict[str, Any] = {}
+        hash_attribute, range_attribute = type(self)._pde_key_attributes()
+        item[hash_attribute.attr_name] = {hash_attribute.attr_type: hk_value}
+        if range_attribute is not None and rk_value is not None:
+            item[range_attribute.attr_name] = {range_attribute.attr_type: rk_value}
+        return item
+
+    # -----------------------------------------------------------------------------------------
+    # Reads
+
+    @classmethod
+    def from_raw_data(cls: type[_M], data: dict[str, Any]) -> _M:
+        """Verify, decrypt and load a stored item (DynamoDB JSON), e.g. the ``raw_item`` of a
+        transaction cancellation reason."""
+        if data is None:
+            raise ValueError("Received no data to construct object")
+        stored_cls = cls._get_discriminator_class(data)
+        if stored_cls is not None and not issubclass(stored_cls, cls):
+            raise ValueError(
+                f"Cannot instantiate a {cls.__name__} from the returned class: "
+                f"{stored_cls.__name__}"
+            )
+        plan_cls: type[EncryptedModel] = stored_cls or cls
+        return cls._instantiate(plan_cls._pde_decrypt(data))
+
+    def deserialize(self, attribute_values: dict[str, dict[str, Any]]) -> None:
+        """Verify, decrypt and load a stored item into this instance."""
+        self._container_deserialize(type(self)._pde_decrypt(attribute_values))
+
+    @classmethod
+    def get(
+        cls: type[_M],
+        hash_key: _KeyType,
+        range_key: _KeyType | None = None,
+        consistent_read: bool = False,
+        attributes_to_get: Sequence[str] | None = None,
+    ) -> _M:
+        cls._pde_refuse_projection(attributes_to_get, "get")
+        return super().get(hash_key, range_key, consistent_read)
+
+    @classmethod
+    def batch_get(
+        cls: type[_M],
+        items: Iterable[_KeyType | Iterable[_KeyType]],
+        consistent_read: bool | None = None,
+        attributes_to_get: Sequence[str] | None = None,
+    ) -> Iterator[_M]:
+        # Not a generator, so the projection is refused at the call, not at the first next().
+        cls._pde_refuse_projection(attributes_to_get, "batch_get")
+        return super().batch_get(items, consistent_read)
+
+    @classmethod
+    def query(
+        cls: type[_M],
+        hash_key: _KeyType,
+        range_key_condition: Condition | None = None,
+        filter_condition: Condition | None = None,
+        consistent_read: bool = False,
+        index_name: str | None = None,
+        scan_index_forward: bool | None = None,
+        limit: int | None = None,
+        last_evaluated_key: dict[str, dict[str, Any]] | None = None,
+        attributes_to_get: Iterable[str] | None = None,
+        page_size: int | None = None,
+        rate_limit: float | None = None,
+    ) -> ResultIterator[_M]:
+        cls._pde_refuse_projection(attributes_to_get, "query")
+        cls._pde_check_index(index_name, "query")
+        cls._pde_check_condition(range_key_condition, "range key condition")
+        cls._pde_check_condition(filter_condition, "filter condition")
+        return super().query(
+            hash_key,
+            range_key_condition=range_key_condition,
+            filter_condition=filter_condition,
+            consistent_read=consistent_read,
+            index_name=index_name,
+            scan_index_forward=scan_index_forward,
+            limit=limit,
+            last_evaluated_key=last_evaluated_key,
+            page_size=page_size,
+            rate_limit=rate_limit,
+        )
+
+    @classmethod
+    def scan(
+        cls: type[_M],
+        filter_condition: Condition | None = None,
+        segment: int | None = None,
+        total_segments: int | None = None,
+        limit: int | None = None,
+        last_evaluated_key: dict[str, dict[str, Any]] | None = None,
+        page_size: int | None = None,
+        consistent_read: bool | None = None,
+        index_name: str | None = None,
+        rate_limit: float | None = None,
+        attributes_to_get: Sequence[str] | None = None,
+    ) -> ResultIterator[_M]:
+        cls._pde_refuse_projection(attributes_to_get, "scan")
+        cls._pde_check_index(index_name, "scan")
+        cls._pde_check_condition(filter_condition, "filter condition")
+        return super().scan(
+            filter_condition=filter_condition,
+            segment=segment,
+            total_segments=total_segments,
+            limit=limit,
+            last_evaluated_key=last_evaluated_key,
+            page_size=page_size,
+            consistent_read=consistent_read,
+            index_name=index_name,
+            rate_limit=rate_limit,
+        )
+
+    @classmethod
+    def count(
+        cls: type[_M],
+        hash_key: _KeyType | None = None,
+        range_key_condition: Condition | None = None,
+        filter_condition: Condition | None = None,
+        consistent_read: bool = False,
+        index_name: str | None = None,
+        limit: int | None = None,
+        rate_limit: float | None = None,
+    ) -> int:
+        cls._pde_check_condition(range_key_condition, "range key condition")
+        cls._pde_check_condition(filter_condition, "filter condition")
+        return super().count(
+            hash_key,
+            range_key_condition=range_key_condition,
+            filter_condition=filter_condition,
+            consistent_read=consistent_read,
+            index_name=index_name,
+            limit=limit,
+            rate_limit=rate_limit,
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # Plaintext hygiene
+
+    def __repr__(self) -> str:
+        masked = type(self)._pde_plan.masked_python_names
+        fields = ", ".join(
+            f"{name}={_MASK if name in masked else repr(value)}"
+            for name, value in self.attribute_values.items()
+        )
+        return f"{type(self).__name__}({fields})"

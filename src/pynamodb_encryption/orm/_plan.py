@@ -1,0 +1,274 @@
+"""The per-class encryption plan: attribute actions, key names and (lazily) the item encryptor.
+
+Everything here is computed once per model class. The declaration checks run when the class
+is defined; the item encryptor is built on first use, because the materials provider may be a
+zero-argument callable that reads keys from settings only at application start-up.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.attributes import Attribute, ListAttribute, MapAttribute, TTLAttribute
+
+from ..core import (
+    MATERIAL_DESCRIPTION_ATTRIBUTE,
+    SIGNATURE_ATTRIBUTE,
+    AttributeActions,
+    CryptoAction,
+    ItemEncryptor,
+    MaterialsProvider,
+)
+from ..errors import ConfigurationError
+from ._attributes import ProtectedAttribute
+
+if TYPE_CHECKING:
+    from pynamodb.models import Model
+
+__all__ = ["ClassPlan", "PlaintextPolicy", "build_plan", "encryptor_for"]
+
+RESERVED_NAMES = frozenset((SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE))
+
+
+@enum.unique
+class PlaintextPolicy(enum.Enum):
+    """What a model does with a stored item that carries no signature.
+
+    Adopting an existing plaintext table goes ``ALLOW_PLAINTEXT_READ`` (every write is
+    encrypted, old items still load) and then, once every item has been rewritten,
+    ``REQUIRE_ENCRYPTED`` (the default).
+    """
+
+    #: Unsigned items are refused with :class:`~pynamodb_encryption.errors.PlaintextItemError`.
+    REQUIRE_ENCRYPTED = "require-encrypted"
+    #: Unsigned items load as they are (unverified); writes are always encrypted and signed.
+    ALLOW_PLAINTEXT_READ = "allow-plaintext-read"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClassPlan:
+    """The static part of a model class's encryption plan (no provider, no table name)."""
+
+    actions: AttributeActions
+    hash_key_name: str | None
+    range_key_name: str | None
+    version_name: str | None
+    #: DynamoDB names of the attributes with ENCRYPT_AND_SIGN (modelled ones).
+    encrypted_names: frozenset[str]
+    #: Python names of encrypted fields, masked by ``repr``.
+    masked_python_names: frozenset[str]
+    #: DynamoDB name -> action, for every modelled attribute.
+    modelled: Mapping[str, CryptoAction]
+    plaintext_policy: PlaintextPolicy
+    default_action: CryptoAction
+
+    def action(self, name: str) -> CryptoAction:
+        """The action for a top-level DynamoDB attribute name (modelled or not)."""
+        return self.actions.action(name)
+
+
+def _meta_value(cls: type[Model], name: str, default: Any) -> Any:
+    meta = getattr(cls, "Meta", None)
+    return getattr(meta, name, default) if meta is not None else default
+
+
+def _walk_nested(attribute: Attribute[Any], owner: str, top: str) -> None:
+    """Refuse markers nested inside maps and lists: DDBEC encrypts whole top-level values."""
+    children: list[tuple[str, Attribute[Any]]] = []
+    if isinstance(attribute, MapAttribute) and type(attribute) is not MapAttribute:
+        children = list(attribute.get_attributes().items())
+    elif isinstance(attribute, ListAttribute) and attribute.element_type is not None:
+        element = attribute.element_type
+        if isinstance(element, type) and issubclass(element, MapAttribute):
+            children = list(element.get_attributes().items())
+    for name, child in children:
+        if isinstance(child, ProtectedAttribute):
+            raise ConfigurationError(
+                f"{type(child).__name__} is only allowed on top-level model fields: mark the "
+                f"whole field {owner}.{top} instead of {name} inside it",
+                attribute=top,
+            )
+        _walk_nested(child, owner, top)
+
+
+def build_plan(cls: type[Model]) -> ClassPlan:
+    """Check a model's declarations and compute its plan.
+
+    Raises:
+        ConfigurationError: a declaration cannot work; the message says what to change.
+    """
+    owner = cls.__name__
+    default_action = _meta_value(cls, "default_action", CryptoAction.DO_NOTHING)
+    if not isinstance(default_action, CryptoAction):
+        raise ConfigurationError(
+            f"{owner}.Meta.default_action must be a CryptoAction (DO_NOTHING, SIGN_ONLY or "
+            f"ENCRYPT_AND_SIGN), got {type(default_action).__name__}"
+        )
+    policy = _meta_value(cls, "plaintext_policy", PlaintextPolicy.REQUIRE_ENCRYPTED)
+    if not isinstance(policy, PlaintextPolicy):
+        raise ConfigurationError(
+            f"{owner}.Meta.plaintext_policy must be a PlaintextPolicy, got {type(policy).__name__}"
+        )
+    provider = _meta_value(cls, "materials_provider", None)
+    if provider is not None and not (isinstance(provider, MaterialsProvider) or callable(provider)):
+        raise ConfigurationError(
+            f"{owner}.Meta.materials_provider must be a materials provider or a zero-argument "
+            f"callable returning one, got {type(provider).__name__}"
+        )
+
+    attributes = cls.get_attributes()
+    # Attributes that must stay readable by DynamoDB (or by PynamoDB's own machinery): signed,
+    # never encrypted. The string says why, for the error message.
+    forced: dict[str, str] = {}
+    hash_key_name = range_key_name = version_name = None
+    for python_name, attribute in attributes.items():
+        if attribute.is_hash_key:
+            hash_key_name = attribute.attr_name
+            forced[attribute.attr_name] = "the hash key"
+        if attribute.is_range_key:
+            range_key_name = attribute.attr_name
+            forced[attribute.attr_name] = "the range key"
+        if python_name == cls._version_attribute_name:
+            version_name = attribute.attr_name
+            forced[attribute.attr_name] = "the version attribute"
+    for index in getattr(cls, "_indexes", {}).values():
+        index_name = index.Meta.index_name
+        for index_attribute in index.Meta.attributes.values():
+            if index_attribute.is_hash_key or index_attribute.is_range_key:
+                forced.setdefault(index_attribute.attr_name, f"a key of index {index_name!r}")
+    for attribute in attributes.values():
+        if isinstance(attribute, TTLAttribute):
+            forced[attribute.attr_name] = "the TTL attribute"
+    discriminator = cls._get_discriminator_attribute()
+    if discriminator is not None:
+        forced[discriminator.attr_name] = "the discriminator"
+
+    overrides: dict[str, CryptoAction] = {}
+    modelled: dict[str, CryptoAction] = {}
+    masked: set[str] = set()
+    for python_name, attribute in attributes.items():
+        name = attribute.attr_name
+        if name in RESERVED_NAMES:
+            raise ConfigurationError(
+                f"{owner}.{python_name} uses the reserved DynamoDB name {name!r} (signature / "
+                "material description): choose another attr_name",
+                attribute=name,
+            )
+        _walk_nested(
+            attribute.inner if isinstance(attribute, ProtectedAttribute) else attribute,
+            owner,
+            python_name,
+        )
+        if isinstance(attribute, ProtectedAttribute):
+            action = attribute.crypto_action
+            if name in forced and action is CryptoAction.ENCRYPT_AND_SIGN:
+                raise ConfigurationError(
+                    f"{owner}.{python_name} is {forced[name]}, which DynamoDB must read in "
+                    "plaintext: declare it without EncryptedAttribute (it is signed "
+                    "automatically) or use SignedAttribute",
+                    attribute=name,
+                )
+        elif name in forced:
+            action = CryptoAction.SIGN_ONLY
+        else:
+            action = default_action
+            if action is CryptoAction.ENCRYPT_AND_SIGN and (
+                attribute.is_hash_key or attribute.is_range_key
+            ):  # pragma: no cover - keys are in `forced`
+                action = CryptoAction.SIGN_ONLY
+        overrides[name] = action
+        modelled[name] = action
+        if action is CryptoAction.ENCRYPT_AND_SIGN:
+            masked.add(python_name)
+    # Index keys may be attributes the model does not declare: still sign them.
+    for name in forced:
+        if name not in overrides:
+            overrides[name] = CryptoAction.SIGN_ONLY
+    actions = AttributeActions(default_action, overrides)
+    return ClassPlan(
+        actions=actions,
+        hash_key_name=hash_key_name,
+        range_key_name=range_key_name,
+        version_name=version_name,
+        encrypted_names=frozenset(
+            n for n, a in modelled.items() if a is CryptoAction.ENCRYPT_AND_SIGN
+        ),
+        masked_python_names=frozenset(masked),
+        modelled=modelled,
+        plaintext_policy=policy,
+        default_action=default_action,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The lazily built item encryptor
+
+
+@dataclass(frozen=True, slots=True)
+class _EncryptorCache:
+    table_name: str
+    provider_source: object
+    encryptor: ItemEncryptor
+
+
+_lock = threading.Lock()
+
+
+def _resolve_provider(cls: type[Model], source: object) -> MaterialsProvider:
+    # A provider *class* also passes the protocol check (it has both methods): treat classes
+    # as zero-argument factories.
+    if isinstance(source, MaterialsProvider) and not isinstance(source, type):
+        return source
+    if callable(source):
+        factory: Callable[[], object] = source
+        provider = factory()
+        if not isinstance(provider, MaterialsProvider):
+            raise ConfigurationError(
+                f"{cls.__name__}.Meta.materials_provider() returned {type(provider).__name__}, "
+                "not a materials provider"
+            )
+        return provider
+    raise ConfigurationError(
+        f"{cls.__name__}.Meta.materials_provider is not set: give it a materials provider or a "
+        "zero-argument callable returning one"
+    )
+
+
+def _cached(cls: type[Model]) -> _EncryptorCache | None:
+    cached: _EncryptorCache | None = cls.__dict__.get("_pde_encryptor_cache")
+    return cached
+
+
+def encryptor_for(cls: type[Model], plan: ClassPlan) -> ItemEncryptor:
+    """The class's item encryptor, built on first use and rebuilt only when
+    ``Meta.table_name`` or ``Meta.materials_provider`` is replaced."""
+    meta = cls.Meta
+    table_name = meta.table_name
+    source = getattr(meta, "materials_provider", None)
+    cached = _cached(cls)
+    if cached is not None and cached.table_name == table_name and cached.provider_source is source:
+        return cached.encryptor
+    with _lock:
+        cached = _cached(cls)
+        if (
+            cached is not None
+            and cached.table_name == table_name
+            and cached.provider_source is source
+        ):
+            return cached.encryptor
+        if not table_name:
+            raise ConfigurationError(f"{cls.__name__}.Meta.table_name is not set")
+        provider = _resolve_provider(cls, source)
+        encryptor = ItemEncryptor(
+            table_name=table_name,
+            partition_key_name=plan.hash_key_name,
+            sort_key_name=plan.range_key_name,
+            attribute_actions=plan.actions,
+            materials_provider=provider,
+        )
+        cls._pde_encryptor_cache = _EncryptorCache(table_name, source, encryptor)  # type: ignore[attr-defined]
+        return encryptor

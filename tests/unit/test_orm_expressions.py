@@ -1,0 +1,146 @@
+"""The local update interpreter and the condition scanner, on DynamoDB-JSON items (pure).
+
+The functional suite checks the interpreter against DynamoDB itself; these tests pin the edge
+cases and use hypothesis for the arithmetic and set algebra.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.expressions.condition import size
+from pynamodb.expressions.operand import Path, Value
+from pynamodb.models import Model
+
+from pynamodb_encryption import UnsupportedOperationError
+from pynamodb_encryption.orm._expressions import (
+    LocalUpdateError,
+    apply_actions,
+    check_actions_supported,
+    condition_names,
+    operand_names,
+    target_name,
+)
+
+
+class Thing(Model):
+    class Meta:
+        table_name = "things"
+
+    pk = UnicodeAttribute(hash_key=True)
+    n = NumberAttribute(null=True)
+    s = UnicodeAttribute(null=True)
+    ss = UnicodeSetAttribute(null=True)
+    ns = NumberSetAttribute(null=True)
+    lst = ListAttribute[Any](null=True)
+    doc = MapAttribute[str, Any](null=True)
+
+
+BASE: dict[str, Any] = {
+    "pk": {"S": "k"},
+    "n": {"N": "10"},
+    "s": {"S": "text"},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "lst": {"L": [{"S": "x"}, {"N": "1"}]},
+    "doc": {"M": {"inner": {"M": {"v": {"N": "1"}}}}},
+}
+
+
+def test_operands_are_evaluated_before_the_update() -> None:
+    out = apply_actions(BASE, [Thing.n.set(Thing.n + 1), Thing.s.set(Thing.n)])
+    assert out["n"] == {"N": "11"}
+    assert out["s"] == {"N": "10"}  # the old value of n, as DynamoDB does
+
+
+def test_missing_operand_path_is_an_error() -> None:
+    item = {"pk": {"S": "k"}}
+    with pytest.raises(LocalUpdateError):
+        apply_actions(item, [Thing.n.set(Thing.n + 1)])
+    with pytest.raises(LocalUpdateError):
+        apply_actions(item, [Thing.doc["a"]["b"].set(1)])
+
+
+def test_type_errors() -> None:
+    with pytest.raises(LocalUpdateError):
+        apply_actions(BASE, [Thing.n.set(Path("s") + 1)])
+    with pytest.raises(LocalUpdateError):
+        apply_actions(BASE, [Thing.lst.set(Path("s").append(["x"]))])
+
+
+def test_delete_last_member_removes_the_attribute() -> None:
+    out = apply_actions(BASE, [Thing.ss.delete({"a", "b"})])
+    assert "ss" not in out
+    out = apply_actions(BASE, [Thing.ns.delete(Value({"NS": ["2.50"]}))])
+    assert out["ns"] == {"NS": ["1"]}
+
+
+def test_remove_missing_is_a_no_op() -> None:
+    out = apply_actions({"pk": {"S": "k"}}, [Thing.s.remove(), Thing.lst[3].remove()])
+    assert out == {"pk": {"S": "k"}}
+
+
+def test_unsupported_actions_and_operands() -> None:
+    from pynamodb.expressions.update import Action
+
+    class Odd(Action):
+        pass
+
+    with pytest.raises(UnsupportedOperationError):
+        check_actions_supported([Odd(Thing.n)])  # type: ignore[arg-type]
+    with pytest.raises(UnsupportedOperationError):
+        check_actions_supported([Thing.n.set(size(Thing.s))])
+
+
+def test_names() -> None:
+    assert target_name(Thing.lst[2].set("x")) == "lst"
+    assert operand_names(Thing.s.set(Thing.doc["inner"]["v"] | Thing.n)) == {"doc", "n"}
+    assert condition_names((Thing.s == "x") & ~(Thing.lst[0] < 3)) == {"s", "lst"}
+    assert condition_names(size(Thing.s) > 2) == {"s"}
+    assert condition_names(Thing.s.exists() & Thing.doc["x"].exists()) == {"doc"}
+    assert condition_names(Thing.s.is_in("a", "b")) == {"s"}
+    assert condition_names(None) == set()
+
+
+_numbers = st.decimals(
+    min_value=Decimal("-1e20"), max_value=Decimal("1e20"), places=4, allow_nan=False
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=_numbers, b=_numbers)
+def test_add_and_subtract_are_exact(a: Decimal, b: Decimal) -> None:
+    item = {"pk": {"S": "k"}, "n": {"N": str(a)}}
+    added = apply_actions(item, [Thing.n.add(Value({"N": str(b)}))])
+    assert Decimal(added["n"]["N"]) == a + b
+    subtracted = apply_actions(item, [Thing.n.set(Thing.n - Value({"N": str(b)}))])
+    assert Decimal(subtracted["n"]["N"]) == a - b
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    current=st.sets(st.text(min_size=1, max_size=3), min_size=1, max_size=6),
+    extra=st.sets(st.text(min_size=1, max_size=3), min_size=1, max_size=6),
+)
+def test_set_add_and_delete(current: set[str], extra: set[str]) -> None:
+    item = {"pk": {"S": "k"}, "ss": {"SS": sorted(current)}}
+    added = apply_actions(item, [Thing.ss.add(extra)])
+    assert set(added["ss"]["SS"]) == current | extra
+    deleted = apply_actions(item, [Thing.ss.delete(extra)])
+    remaining = current - extra
+    if remaining:
+        assert set(deleted["ss"]["SS"]) == remaining
+    else:
+        assert "ss" not in deleted
