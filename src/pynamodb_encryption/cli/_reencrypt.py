@@ -1,0 +1,415 @@
+"""``pynamodb-encryption reencrypt``: rotate keys, change provider or actions, adopt plaintext.
+
+Reads every item, verifies and decrypts it with the old configuration, encrypts it with the
+new one and writes it back *conditionally* (on the old signature, or on the plaintext item
+being unchanged), so it is safe on a table the application keeps writing to. Items that the
+new configuration already reads are left alone: running the job twice does nothing the second
+time. With ``--checkpoint`` an interrupted job (Ctrl-C, ``kill -9``, a crash) resumes where it
+stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from ..core import AttributeActions, CryptoAction, MaterialsProvider
+from ..errors import ConfigurationError
+from ..maintenance import (
+    CryptoConfig,
+    CurrentCheck,
+    ReencryptJob,
+    ReencryptOptions,
+    ReencryptProgress,
+    ReencryptReport,
+    UnsignedItemPolicy,
+    current_check_for_config,
+    job_for_model,
+    key_to_json,
+    reencrypt_table,
+    same_material_description,
+    verify_only,
+)
+from ._common import add_aws_options, dynamodb_client, load_provider
+from ._output import dump_json, render_table
+
+__all__ = [
+    "ProgressLine",
+    "actions_from_args",
+    "load_model",
+    "register",
+    "render_report",
+    "run",
+]
+
+_ACTIONS = {
+    "encrypt": CryptoAction.ENCRYPT_AND_SIGN,
+    "sign": CryptoAction.SIGN_ONLY,
+    "nothing": CryptoAction.DO_NOTHING,
+}
+_CHECKS = {"description": same_material_description, "verify": verify_only}
+_AUTO = "auto"
+#: Failed keys printed in the text report (all are in --json).
+_TEXT_FAILURES = 20
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``reencrypt`` command."""
+    parser = subparsers.add_parser(
+        "reencrypt",
+        help="re-encrypt a table with new keys, provider or actions (resumable, online)",
+        description="Read every item of --table, verify and decrypt it with the old "
+        "configuration, encrypt it with the new one and write it back on condition that it "
+        "did not change meanwhile. Items already current are skipped, so a second run does "
+        "nothing. Exit code 0 when every item is current, 1 when some failed or the job "
+        "did not finish (the report lists their keys), 130 when interrupted.",
+        epilog="Example: pynamodb-encryption reencrypt --table orders "
+        "--old-provider-config old.json --new-provider-config new.json "
+        "--sign status --checkpoint orders.ckpt --segments 4",
+    )
+    parser.add_argument("--table", help="table to re-encrypt (required unless --model is given)")
+    parser.add_argument(
+        "--model",
+        metavar="MODULE:CLASS",
+        help="an EncryptedModel class (importable from the current directory or PYTHONPATH): "
+        "the table, key names and new actions come from it, and the new provider too unless "
+        "--new-provider-config is given",
+    )
+    parser.add_argument(
+        "--old-provider-config",
+        metavar="FILE",
+        type=Path,
+        help="provider config that reads the current items (not needed to adopt a plaintext table)",
+    )
+    parser.add_argument(
+        "--new-provider-config",
+        metavar="FILE",
+        type=Path,
+        help="provider config to encrypt with (required unless the new actions do nothing)",
+    )
+    for side in ("new", "old"):
+        group = parser.add_argument_group(
+            f"{side} attribute actions"
+            + (
+                " (default: every attribute encrypted and signed, keys signed)"
+                if side == "new"
+                else " (default: the same as the new ones)"
+            )
+        )
+        group.add_argument(
+            f"--{side}-encrypt", metavar="NAMES", default="", help="comma-separated attributes"
+        )
+        group.add_argument(
+            f"--{side}-sign", metavar="NAMES", default="", help="comma-separated SIGN_ONLY"
+        )
+        group.add_argument(
+            f"--{side}-nothing", metavar="NAMES", default="", help="comma-separated DO_NOTHING"
+        )
+        group.add_argument(
+            f"--{side}-default-action",
+            choices=tuple(_ACTIONS),
+            help="action of every attribute not listed",
+        )
+    parser.add_argument(
+        "--plaintext",
+        choices=[p.value for p in UnsignedItemPolicy],
+        default=UnsignedItemPolicy.REJECT.value,
+        help="unsigned items: report them as failed (reject, default), leave them (skip), or "
+        "encrypt them (adopt)",
+    )
+    parser.add_argument(
+        "--current-check",
+        choices=(_AUTO, *_CHECKS),
+        default=_AUTO,
+        help="how already-current items are pre-selected before they are verified with the "
+        "new keys: auto (default: material description, plus the KMS key for an aws-kms new "
+        "provider), description, or verify (verification alone)",
+    )
+    run_group = parser.add_argument_group("running the job")
+    run_group.add_argument(
+        "--segments", type=_positive_int, default=1, help="parallel scan segments (default 1)"
+    )
+    run_group.add_argument(
+        "--page-size", type=_positive_int, default=250, help="items per scan page (default 250)"
+    )
+    run_group.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        type=Path,
+        help="progress file: rerun the same command with it to resume after an interruption",
+    )
+    run_group.add_argument(
+        "--max-items-per-second", type=_positive_float, metavar="N", help="rate cap on items"
+    )
+    run_group.add_argument(
+        "--max-capacity-per-second",
+        type=_positive_float,
+        metavar="N",
+        help="cap on consumed read+write capacity units per second",
+    )
+    run_group.add_argument(
+        "--dry-run", action="store_true", help="write nothing; report what would change"
+    )
+    run_group.add_argument(
+        "--max-failures",
+        type=_positive_int,
+        default=1000,
+        metavar="N",
+        help="failed item keys kept for the report (all are counted; default 1000)",
+    )
+    progress = run_group.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress", dest="progress", action="store_true", default=None, help="always draw"
+    )
+    progress.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="never draw the bar"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_aws_options(parser)
+    parser.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def actions_from_args(args: argparse.Namespace, side: str) -> AttributeActions | None:
+    """The actions given for ``side`` ("old" or "new"); None when no option was given."""
+    lists = {
+        action: _names(getattr(args, f"{side}_{action}"))
+        for action in ("encrypt", "sign", "nothing")
+    }
+    default = getattr(args, f"{side}_default_action")
+    if default is None and not any(lists.values()):
+        return None
+    overrides: dict[str, CryptoAction] = {}
+    for action, names in lists.items():
+        for name in names:
+            if name in overrides:
+                raise ConfigurationError(
+                    f"attribute listed twice in the --{side}-* actions", attribute=name
+                )
+            overrides[name] = _ACTIONS[action]
+    return AttributeActions(_ACTIONS[default or "encrypt"], overrides)
+
+
+class ProgressLine:
+    """A one-line progress display on stderr: done/estimate, items/s and outcome counts.
+
+    Silent when stderr is not a terminal, unless forced; redraws at most five times a second.
+    """
+
+    def __init__(self, *, stream: IO[str] | None = None, enabled: bool | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stderr
+        isatty = getattr(self._stream, "isatty", None)
+        self._enabled = enabled if enabled is not None else bool(isatty and isatty())
+        self._last = 0.0
+        self._drawn = False
+        self._latest: ReencryptProgress | None = None
+
+    def __call__(self, progress: ReencryptProgress) -> None:
+        self._latest = progress
+        now = time.monotonic()
+        if self._enabled and now - self._last >= 0.2:
+            self._last = now
+            self._draw(progress)
+
+    def _draw(self, p: ReencryptProgress) -> None:
+        total = p.estimated_total
+        if total:
+            fraction = min(1.0, p.scanned / total)
+            filled = int(fraction * 24)
+            head = f"[{'#' * filled}{'-' * (24 - filled)}] {p.scanned}/~{total}"
+        else:
+            head = f"{p.scanned} items"
+        text = (
+            f"\r{head} {p.items_per_second:,.0f} items/s | re-encrypted {p.reencrypted} "
+            f"current {p.already_current} skipped {p.skipped} failed {p.failed}"
+        )
+        self._stream.write(text)
+        self._stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._enabled and self._latest is not None:
+            self._draw(self._latest)
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def render_report(report: ReencryptReport, *, checkpoint: Path | None = None) -> str:
+    """The text report: a counts table, then the keys of failed items."""
+    verb = "would re-encrypt" if report.dry_run else "re-encrypted"
+    rows = [
+        ("scanned", str(report.scanned)),
+        (verb, str(report.reencrypted)),
+        ("already current", str(report.already_current)),
+        ("skipped", str(report.skipped)),
+        ("failed", str(report.failed)),
+        ("conflicts retried", str(report.conflicts_retried)),
+        ("items/s", f"{report.items_per_second:,.1f}"),
+        ("elapsed", f"{report.elapsed_seconds:.1f} s"),
+    ]
+    if report.consumed_capacity:
+        rows.append(("capacity units", f"{report.consumed_capacity:,.1f}"))
+    title = f"reencrypt {report.table_name}" + (" (dry run)" if report.dry_run else "")
+    if report.resumed:
+        title += " (resumed from checkpoint)"
+    lines = [title, render_table(("", "count"), rows)]
+    if report.failures:
+        lines.append("failed items:")
+        failure_rows = [
+            (_key_text(f.key), f.error, f.reason) for f in report.failures[:_TEXT_FAILURES]
+        ]
+        lines.append(render_table(("key", "error", "reason"), failure_rows))
+        hidden = report.failed - len(failure_rows)
+        if hidden > 0:
+            lines.append(f"... and {hidden} more (use --json for the listed ones)")
+    for segment in report.segment_failures:
+        lines.append(f"segment {segment.segment} stopped: {segment.error}: {segment.reason}")
+    if not report.complete:
+        if checkpoint is not None:
+            lines.append(f"not finished: rerun the same command to resume from {checkpoint}")
+        else:
+            lines.append("not finished: rerun the command (use --checkpoint to resume)")
+    return "\n".join(lines)
+
+
+def _key_text(key: Any) -> str:
+    parts = []
+    for name, value in key_to_json(key).items():
+        ((_, inner),) = value.items()
+        parts.append(f"{name}={inner}")
+    return " ".join(parts)
+
+
+def _provider(path: Path | None, client: Any, option: str) -> MaterialsProvider | None:
+    if path is None:
+        return None
+    try:
+        return load_provider(path, client)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{option}: {exc.message}") from exc
+
+
+def _current_check(args: argparse.Namespace) -> CurrentCheck:
+    if args.current_check != _AUTO:
+        return _CHECKS[args.current_check]
+    if args.new_provider_config is None:
+        return same_material_description
+    check: CurrentCheck = current_check_for_config(args.new_provider_config)
+    return check
+
+
+def load_model(spec: str) -> type[Any]:
+    """Import ``MODULE:CLASS`` (the current directory is searched first, as ``python -m``)."""
+    import importlib
+
+    module_name, sep, class_name = spec.partition(":")
+    if not sep or not module_name or not class_name:
+        raise ConfigurationError("--model must look like MODULE:CLASS")
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(f"--model: cannot import module {module_name!r}") from exc
+    model = getattr(module, class_name, None)
+    if not isinstance(model, type):
+        raise ConfigurationError(f"--model: {module_name!r} has no class {class_name!r}")
+    return model
+
+
+def _job(args: argparse.Namespace, client: Any) -> ReencryptJob:
+    given_new_actions = actions_from_args(args, "new")
+    old_provider = _provider(args.old_provider_config, client, "--old-provider-config")
+    new_provider = _provider(args.new_provider_config, client, "--new-provider-config")
+    plaintext = UnsignedItemPolicy(args.plaintext)
+    if args.model is not None:
+        if given_new_actions is not None:
+            raise ConfigurationError("with --model the new actions come from the model")
+        model = load_model(args.model)
+        job = job_for_model(
+            model,
+            old=CryptoConfig(materials_provider=old_provider),
+            new_provider=new_provider,
+            plaintext_policy=plaintext,
+            current_check=_current_check(args),
+        )
+        if args.table is not None and args.table != job.table_name:
+            raise ConfigurationError("--table differs from the model's table", table=args.table)
+        old_actions = actions_from_args(args, "old") or job.new.attribute_actions
+        return dataclasses.replace(
+            job,
+            old=CryptoConfig(materials_provider=old_provider, attribute_actions=old_actions),
+        )
+    if args.table is None:
+        raise ConfigurationError("give --table (or --model)")
+    new_actions = given_new_actions or AttributeActions()
+    old_actions = actions_from_args(args, "old") or new_actions
+    if new_provider is None and not new_actions.take_no_actions:
+        raise ConfigurationError(
+            "give --new-provider-config (or new actions that do nothing, to decrypt the table)"
+        )
+    return ReencryptJob(
+        table_name=args.table,
+        old=CryptoConfig(materials_provider=old_provider, attribute_actions=old_actions),
+        new=CryptoConfig(materials_provider=new_provider, attribute_actions=new_actions),
+        plaintext_policy=plaintext,
+        current_check=_current_check(args),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``pynamodb-encryption reencrypt``."""
+    client = dynamodb_client(args)
+    job = _job(args, client)
+    line = ProgressLine(enabled=args.progress)
+    options = ReencryptOptions(
+        segments=args.segments,
+        page_size=args.page_size,
+        checkpoint_path=args.checkpoint,
+        max_items_per_second=args.max_items_per_second,
+        max_capacity_per_second=args.max_capacity_per_second,
+        dry_run=args.dry_run,
+        max_reported_failures=args.max_failures,
+        progress=line,
+    )
+    try:
+        report = reencrypt_table(client, job, options)
+    except KeyboardInterrupt:
+        line.close()
+        if args.checkpoint is not None:
+            sys.stderr.write(f"stopped: rerun the same command to resume from {args.checkpoint}\n")
+        raise
+    line.close()
+    if args.json:
+        dump_json(report.to_dict())
+    else:
+        sys.stdout.write(render_report(report, checkpoint=args.checkpoint) + "\n")
+    return 0 if report.ok else 1

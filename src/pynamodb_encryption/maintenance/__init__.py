@@ -1,0 +1,51 @@
+"""Maintenance jobs shared by the CLI and library callers: provider configuration, key
+rotation and re-encryption of live tables."""
+
+from ._checkpoint import Checkpoint, SegmentState
+from ._config import current_check_for_config, load_key, provider_from_config
+from ._ratelimit import TokenBucket
+from ._reencrypt import (
+    VOLATILE_DESCRIPTION_KEYS,
+    CryptoConfig,
+    CurrentCheck,
+    ItemFailure,
+    KmsKeyCheck,
+    ReencryptJob,
+    ReencryptOptions,
+    ReencryptProgress,
+    ReencryptReport,
+    SegmentFailure,
+    UnsignedItemPolicy,
+    job_for_model,
+    key_to_json,
+    reencrypt_table,
+    same_material_description,
+    verify_only,
+)
+from ._rotation import KeyRotationProvider
+
+__all__ = [
+    "VOLATILE_DESCRIPTION_KEYS",
+    "Checkpoint",
+    "CryptoConfig",
+    "CurrentCheck",
+    "ItemFailure",
+    "KeyRotationProvider",
+    "KmsKeyCheck",
+    "ReencryptJob",
+    "ReencryptOptions",
+    "ReencryptProgress",
+    "ReencryptReport",
+    "SegmentFailure",
+    "SegmentState",
+    "TokenBucket",
+    "UnsignedItemPolicy",
+    "current_check_for_config",
+    "job_for_model",
+    "key_to_json",
+    "load_key",
+    "provider_from_config",
+    "reencrypt_table",
+    "same_material_description",
+    "verify_only",
+]
