@@ -208,3 +208,37 @@ def test_progress_line_draws_only_when_enabled() -> None:
     off(snapshot)
     off.close()
     assert quiet.getvalue() == ""
+
+
+def test_job_for_model_uses_the_stored_key_names() -> None:
+    """PynamoDB's _hash_keyname is the Python field name; the job needs the attr_name that
+    DynamoDB and the signature use."""
+    from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+
+    from pynamodb_encryption import (
+        AttributeActions,
+        EncryptedAttribute,
+        EncryptedModel,
+        StaticMaterialsProvider,
+        SymmetricKey,
+    )
+    from pynamodb_encryption.maintenance import CryptoConfig, job_for_model
+
+    provider = StaticMaterialsProvider(
+        encryption_key=SymmetricKey(bytes(32), "AES"),
+        signing_key=SymmetricKey(bytes(32), "HmacSHA256"),
+    )
+
+    class Renamed(EncryptedModel):
+        class Meta:
+            table_name = "renamed-keys"
+            materials_provider = provider
+
+        tenant = UnicodeAttribute(hash_key=True, attr_name="PK")
+        seq = NumberAttribute(range_key=True, attr_name="SK")
+        secret = EncryptedAttribute(UnicodeAttribute())
+
+    job = job_for_model(
+        Renamed, old=CryptoConfig(materials_provider=provider, attribute_actions=AttributeActions())
+    )
+    assert (job.partition_key_name, job.sort_key_name) == ("PK", "SK")

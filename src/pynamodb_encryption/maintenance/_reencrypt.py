@@ -436,8 +436,15 @@ def job_for_model(
                 f"{model.__name__}.Meta.materials_provider is not set", table=table
             )
         provider = source
-    hash_key = getattr(model, "_hash_keyname", None)
-    range_key = getattr(model, "_range_keyname", None)
+    # PynamoDB's _hash_keyname is the Python field name; DynamoDB (and the signature) use the
+    # attribute's attr_name, which may differ.
+    key_names: dict[str, str | None] = {"hash": None, "range": None}
+    for attribute in model.get_attributes().values():
+        if attribute.is_hash_key:
+            key_names["hash"] = attribute.attr_name
+        if attribute.is_range_key:
+            key_names["range"] = attribute.attr_name
+    hash_key, range_key = key_names["hash"], key_names["range"]
     return ReencryptJob(
         table_name=table,
         old=old,
