@@ -10,7 +10,8 @@ Three *dialects* exist because the two reference implementations canonicalize di
   sign, sets and map keys in UTF-8 byte order, binary sets in unsigned byte order. For every
   value DynamoDB accepts, this equals the Python reference except ``-0`` and numbers of more
   than 28 significant digits (where the reference rounds).
-* ``PYTHON_LEGACY``: the Python reference, rounding to 28 digits and keeping ``-0``.
+* ``PYTHON_LEGACY``: the Python reference, keeping ``-0`` in what it signs. It rounds numbers
+  of more than 28 digits before signing; this dialect refuses them instead (fail closed).
 * ``JAVA``: the Java reference, ordering strings by UTF-16 code unit and binary sets by
   *signed* byte.
 
@@ -77,15 +78,21 @@ _NUMBER_SYNTAX = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]
 _MAX_DIGITS = 38
 # The Python reference normalizes in the default decimal context of 28 digits.
 _LEGACY_CONTEXT = Context(prec=28)
+_WIDE_CONTEXT = Context(prec=80)
 
 
 def _parse_decimal(text: str) -> Decimal:
     if not isinstance(text, str) or not _NUMBER_SYNTAX.match(text):
         raise CodecError("not a DynamoDB number")
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only valid syntax
         raise CodecError("not a DynamoDB number") from exc
+    # DynamoDB's range. Without this bound "1E999999999" (which a reader may meet in a signed
+    # attribute before the signature is checked) would expand to a billion digits.
+    if value and not -130 <= value.adjusted() <= 125:
+        raise CodecError("a DynamoDB number lies between 1E-130 and 9.9...E+125 in magnitude")
+    return value
 
 
 def normalize_number(text: str) -> str:
@@ -109,7 +116,13 @@ def normalize_number(text: str) -> str:
 
 
 def _normalize_legacy(text: str) -> str:
-    return format(_parse_decimal(text).normalize(_LEGACY_CONTEXT), "f")
+    value = _parse_decimal(text)
+    # The Python reference rounds to 28 digits before signing. Accepting such a signature for a
+    # longer number would leave the digits past the 28th unprotected (an attacker could turn a
+    # signed "1" into "1.00000000000000000000000000001"), so the fallback refuses to round.
+    if len(value.normalize(_WIDE_CONTEXT).as_tuple().digits) > _LEGACY_CONTEXT.prec:
+        raise CodecError("the Python reference rounds numbers of more than 28 digits")
+    return format(value.normalize(_LEGACY_CONTEXT), "f")
 
 
 def _utf16_key(text: str) -> bytes:
@@ -165,18 +178,23 @@ def _serialize(attribute: Mapping[str, Any], writers: dict[str, _Writer]) -> byt
     # ``type(...) is dict`` first: it is what callers pass, and an ABC isinstance is slow.
     if (type(attribute) is not dict and not isinstance(attribute, Mapping)) or len(attribute) != 1:
         raise CodecError("a DynamoDB value is a mapping with exactly one type key")
-    ((tag, value),) = attribute.items()
+    (tag,) = attribute  # faster than unpacking .items()
     try:
         writer = writers.get(tag)
     except TypeError:  # an unhashable key in a custom mapping
         writer = None
     if writer is None:
         raise CodecError(f"unknown DynamoDB type {tag!r}")
-    return writer(value, writers)
+    return writer(attribute[tag], writers)
+
+
+def _encode_str(value: Any) -> bytes:
+    # ASCII text (the common case) cannot fail to encode; _utf8 does the checks otherwise.
+    return value.encode() if type(value) is str and value.isascii() else _utf8(value)
 
 
 def _write_s(value: Any, writers: dict[str, _Writer]) -> bytes:
-    data = _utf8(value)
+    data = value.encode() if type(value) is str and value.isascii() else _utf8(value)
     return _HEAD(TAG_S, len(data)) + data
 
 
@@ -216,7 +234,7 @@ def _write_l(value: Any, writers: dict[str, _Writer]) -> bytes:
 def _map_entries(value: Any) -> list[tuple[bytes, str, Any]]:
     if type(value) is not dict and not isinstance(value, Mapping):
         raise CodecError("an M value must be a mapping")
-    return [(_utf8(k), k, v) for k, v in value.items()]
+    return [(_encode_str(k), k, v) for k, v in value.items()]
 
 
 def _write_entries(entries: list[tuple[bytes, str, Any]], writers: dict[str, _Writer]) -> bytes:
@@ -257,7 +275,7 @@ def _check_set(value: Any) -> None:
 
 def _write_ss(value: Any, writers: dict[str, _Writer]) -> bytes:
     _check_set(value)
-    encoded = [_utf8(s) for s in value]
+    encoded = [_encode_str(s) for s in value]
     encoded.sort()
     return _set_members(TAG_SS, encoded)
 
@@ -419,9 +437,14 @@ def _read_lv(buf: bytes, pos: int) -> tuple[bytes, int]:
 
 
 def _read_text(buf: bytes, pos: int) -> tuple[str, int]:
-    raw, pos = _read_lv(buf, pos)
+    start = pos + 4
+    if start > len(buf):
+        raise CodecError(_TRUNCATED)
+    stop = start + _unpack_u32(buf, pos)[0]
+    if stop > len(buf):
+        raise CodecError(_TRUNCATED)
     try:
-        return raw.decode("utf-8"), pos
+        return buf[start:stop].decode(), stop
     except UnicodeDecodeError as exc:
         raise CodecError("string is not valid UTF-8") from exc
 
@@ -438,7 +461,32 @@ def _read_number(buf: bytes, pos: int) -> tuple[str, int]:
 def _read(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
     if depth > _MAX_DEPTH:
         raise CodecError("serialized value nests too deeply")
-    reader = _READERS.get(buf[pos : pos + 2])
+    tag = buf[pos : pos + 2]
+    if tag == TAG_S:
+        # Strings are most of the values in a typical item: read them inline.
+        start = pos + 6
+        if start > len(buf):
+            raise CodecError(_TRUNCATED)
+        stop = start + _unpack_u32(buf, pos + 2)[0]
+        if stop > len(buf):
+            raise CodecError(_TRUNCATED)
+        try:
+            return {"S": buf[start:stop].decode()}, stop
+        except UnicodeDecodeError as exc:
+            raise CodecError("string is not valid UTF-8") from exc
+    if tag == TAG_N:
+        start = pos + 6
+        if start > len(buf):
+            raise CodecError(_TRUNCATED)
+        stop = start + _unpack_u32(buf, pos + 2)[0]
+        if stop > len(buf):
+            raise CodecError(_TRUNCATED)
+        try:
+            text = buf[start:stop].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise CodecError("number is not ASCII") from exc
+        return {"N": normalize_number(text)}, stop
+    reader = _READERS.get(tag)
     if reader is None:
         if pos + 2 > len(buf):
             raise CodecError(_TRUNCATED)
@@ -446,19 +494,14 @@ def _read(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
     return reader(buf, pos + 2, depth)
 
 
-def _read_s(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
-    text, pos = _read_text(buf, pos)
-    return {"S": text}, pos
-
-
-def _read_n(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
-    number, pos = _read_number(buf, pos)
-    return {"N": number}, pos
-
-
 def _read_b(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
-    raw, pos = _read_lv(buf, pos)
-    return {"B": raw}, pos
+    start = pos + 4
+    if start > len(buf):
+        raise CodecError(_TRUNCATED)
+    stop = start + _unpack_u32(buf, pos)[0]
+    if stop > len(buf):
+        raise CodecError(_TRUNCATED)
+    return {"B": buf[start:stop]}, stop
 
 
 def _read_bool(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
@@ -505,18 +548,28 @@ def _read_m(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
     count, pos = _read_u32(buf, pos)
     _need(buf, pos, 8 * count)
     entries: dict[str, Any] = {}
+    size = len(buf)
     for _ in range(count):
         if buf[pos : pos + 2] != TAG_S:
             _need(buf, pos, 2)
             raise CodecError("map key is not a string")
-        key, pos = _read_text(buf, pos + 2)
-        entries[key], pos = _read(buf, pos, depth + 1)
+        # The key is read inline (as _read_text would): maps are the deepest values.
+        start = pos + 6
+        if start > size:
+            raise CodecError(_TRUNCATED)
+        stop = start + _unpack_u32(buf, pos + 2)[0]
+        if stop > size:
+            raise CodecError(_TRUNCATED)
+        try:
+            key = buf[start:stop].decode()
+        except UnicodeDecodeError as exc:
+            raise CodecError("string is not valid UTF-8") from exc
+        entries[key], pos = _read(buf, stop, depth + 1)
     return {"M": entries}, pos
 
 
+# S and N are read inline by _read.
 _READERS: dict[bytes, Callable[[bytes, int, int], tuple[dict[str, Any], int]]] = {
-    TAG_S: _read_s,
-    TAG_N: _read_n,
     TAG_B: _read_b,
     TAG_BOOL: _read_bool,
     TAG_NULL: _read_null,

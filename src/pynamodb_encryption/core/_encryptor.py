@@ -7,9 +7,11 @@ and never touch the caller's item.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -32,6 +34,7 @@ from ._codec import (
     serialize,
     sort_names,
 )
+from ._keys import CbcEncryptor, is_cbc_blob
 from ._materials import EncryptionContext, MaterialsProvider
 from ._md import (
     MD_SIGNING_ALGORITHM,
@@ -64,9 +67,10 @@ _NOTHING = CryptoAction.DO_NOTHING
 _ENCRYPTED_DIGEST = hashlib.sha256(b"ENCRYPTED").digest()
 _PLAINTEXT_DIGEST = hashlib.sha256(b"PLAINTEXT").digest()
 _TAG_B = b"\x00b"
-_pack_u32 = struct.Struct(">I").pack
+_B_HEADER = struct.Struct(">2sI").pack  # the type tag and length that frame a binary value
 _sha256 = hashlib.sha256
 _EMPTY_MD: Mapping[str, str] = MappingProxyType({})
+_first = operator.itemgetter(0)
 
 
 @lru_cache(maxsize=8192)
@@ -87,17 +91,72 @@ def string_to_sign(
 ) -> bytes:
     """The bytes the item signature covers (table digest, then per signed attribute three
     SHA-256 digests: name, ENCRYPTED/PLAINTEXT marker, serialized stored value)."""
-    parts = [_table_digest(table_name)]
     action = actions.action
-    names = [n for n in item if n not in RESERVED_ATTRIBUTES]
-    for name in sort_names(names, dialect):
-        act = action(name)
-        if act is _NOTHING:
-            continue
-        parts.append(_name_digest(name))
-        parts.append(_ENCRYPTED_DIGEST if act is _ENCRYPT else _PLAINTEXT_DIGEST)
-        parts.append(_sha256(serialize(item[name], dialect)).digest())
+    names = sort_names([n for n in item if n not in RESERVED_ATTRIBUTES], dialect)
+    signing_order = [
+        _signing_entry(name, act) for name in names if (act := action(name)) is not _NOTHING
+    ]
+    return _string_to_sign(item, _table_digest(table_name), signing_order, dialect)
+
+
+def _signing_entry(name: str, act: CryptoAction) -> tuple[str, bytes, bool]:
+    """A signed attribute's name, the two digests that start its part of the string to sign
+    (name, ENCRYPTED/PLAINTEXT), and whether its stored value is an encrypted binary."""
+    encrypted = act is _ENCRYPT
+    marker = _ENCRYPTED_DIGEST if encrypted else _PLAINTEXT_DIGEST
+    return name, _name_digest(name) + marker, encrypted
+
+
+def _string_to_sign(
+    item: Mapping[str, Any],
+    table_digest: bytes,
+    signing_order: Sequence[tuple[str, bytes, bool]],
+    dialect: Dialect,
+    blobs: dict[str, bytes] | None = None,
+) -> bytes:
+    """:func:`string_to_sign` for the signed attributes in order (see :func:`_signing_entry`).
+
+    ``blobs``, when given, receives the binary value of each encrypted attribute.
+    """
+    parts = [table_digest]
+    for name, prefix, encrypted in signing_order:
+        parts.append(prefix)
+        value = item[name]
+        if encrypted:
+            # A stored encrypted value is a plain binary: frame it here rather than through
+            # the general serializer (same bytes as serialize({"B": blob})).
+            if type(value) is dict and len(value) == 1 and type(raw := value.get("B")) is bytes:
+                blob: bytes | None = raw  # the common case of _binary, inline
+            else:
+                blob = _binary(value)
+            if blob is not None:
+                parts.append(_sha256(_B_HEADER(_TAG_B, len(blob)) + blob).digest())
+                if blobs is not None:
+                    blobs[name] = blob
+                continue
+        parts.append(_sha256(serialize(value, dialect)).digest())
     return b"".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What to do with an item that has a given list of attribute names.
+
+    Items of one table mostly share their attribute names, so the encryptor computes this
+    once per list of names and reuses it (see ``ItemEncryptor._plan``).
+    """
+
+    # Every attribute except the reserved ones, in item order, with its action.
+    actions: tuple[tuple[str, CryptoAction], ...]
+    # The ENCRYPT_AND_SIGN attributes, in item order.
+    encrypted: tuple[str, ...]
+    # The signed attributes in string-to-sign order (see _signing_entry).
+    signing_order: tuple[tuple[str, bytes, bool], ...]
+
+
+# Bounds the per-encryptor plan cache: a table whose items have many different attribute
+# sets just recomputes plans (cheap) instead of growing without limit.
+_PLAN_CACHE_SIZE = 256
 
 
 class ItemEncryptor:
@@ -117,6 +176,7 @@ class ItemEncryptor:
     __slots__ = (
         "_actions",
         "_partition_key_name",
+        "_plans",
         "_provider",
         "_sort_key_name",
         "_table_digest",
@@ -152,6 +212,7 @@ class ItemEncryptor:
         self._actions = attribute_actions.with_index_keys((partition_key_name, sort_key_name))
         self._provider = materials_provider
         self._table_digest = _table_digest(table_name)
+        self._plans: dict[tuple[str, ...], _Plan] = {}
 
     @property
     def attribute_actions(self) -> AttributeActions:
@@ -181,15 +242,37 @@ class ItemEncryptor:
             material_description=description,
         )
 
+    def _plan(self, item: Mapping[str, Any]) -> _Plan:
+        names = tuple(item)
+        plan = self._plans.get(names)
+        if plan is None:
+            action = self._actions.action
+            actions = tuple(
+                (name, action(name)) for name in names if name not in RESERVED_ATTRIBUTES
+            )
+            plan = _Plan(
+                actions=actions,
+                encrypted=tuple(name for name, act in actions if act is _ENCRYPT),
+                signing_order=tuple(
+                    _signing_entry(name, act)
+                    for name, act in sorted(actions, key=_first)
+                    if act is not _NOTHING
+                ),
+            )
+            plans = self._plans
+            if len(plans) >= _PLAN_CACHE_SIZE:
+                plans.clear()
+            plans[names] = plan
+        return plan
+
     # ------------------------------------------------------------------------------------
     # Encrypt
 
     def encrypt(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """Encrypt and sign a DynamoDB-JSON item; returns a new item ready to write."""
-        if not isinstance(item, Mapping):
+        if type(item) is not dict and not isinstance(item, Mapping):
             raise EncryptionError("an item must be a mapping of attribute names to values")
-        actions = self._actions
-        if actions.take_no_actions:
+        if self._actions.take_no_actions:
             return dict(item)
         for reserved in RESERVED_ATTRIBUTES:
             if reserved in item:
@@ -198,9 +281,8 @@ class ItemEncryptor:
                     attribute=reserved,
                     table=self._table_name,
                 )
-        action = actions.action
-        plan = [(name, action(name)) for name in item]
-        to_encrypt = sum(1 for _, act in plan if act is _ENCRYPT)
+        plan = self._plan(item)
+        to_encrypt = len(plan.encrypted)
 
         try:
             materials = self._provider.encryption_materials(self._context(item, _EMPTY_MD))
@@ -219,28 +301,31 @@ class ItemEncryptor:
             )
 
         out: dict[str, Any] = {}
-        signed: list[tuple[str, CryptoAction, bytes]] = []
+        value_digests: dict[str, bytes] = {}
         ivs = os.urandom(16 * to_encrypt) if to_encrypt else b""
-        offset = 0
-        for name, act in plan:
+        plaintexts: list[bytes] = []
+        # One cipher context for the whole item, made once the first value to encrypt has
+        # serialized, and one call for all values (see CbcEncryptor: the output equals one CBC
+        # encryption per value, each with its own IV).
+        cipher: CbcEncryptor | None = None
+        for name, act in plan.actions:
             value = item[name]
             if act is _ENCRYPT:
                 assert key is not None
                 try:
-                    plaintext = serialize(value)
+                    plaintexts.append(serialize(value))
                 except CodecError as exc:
                     raise EncryptionError(
                         f"cannot serialize the value: {exc}", attribute=name, table=self._table_name
                     ) from exc
-                blob = key.encrypt_cbc(plaintext, ivs[offset : offset + 16])
-                offset += 16
-                out[name] = {"B": blob}
-                signed.append((name, act, _TAG_B + _pack_u32(len(blob)) + blob))
+                if cipher is None:
+                    cipher = key.cbc_encryptor()
+                out[name] = None  # filled in below; keeps the item's attribute order
             else:
                 out[name] = value
                 if act is _SIGN:
                     try:
-                        signed.append((name, act, serialize(value)))
+                        value_digests[name] = _sha256(serialize(value)).digest()
                     except CodecError as exc:
                         raise EncryptionError(
                             f"cannot serialize the value: {exc}",
@@ -248,12 +333,15 @@ class ItemEncryptor:
                             table=self._table_name,
                         ) from exc
 
-        signed.sort(key=lambda entry: entry[0])
+        if cipher is not None:
+            for name, blob in zip(plan.encrypted, cipher.encrypt_all(plaintexts, ivs), strict=True):
+                out[name] = {"B": blob}
+                value_digests[name] = _sha256(_B_HEADER(_TAG_B, len(blob)) + blob).digest()
+
         parts = [self._table_digest]
-        for name, act, serialized in signed:
-            parts.append(_name_digest(name))
-            parts.append(_ENCRYPTED_DIGEST if act is _ENCRYPT else _PLAINTEXT_DIGEST)
-            parts.append(_sha256(serialized).digest())
+        for name, prefix, _ in plan.signing_order:
+            parts.append(prefix)
+            parts.append(value_digests[name])
         signer = materials.signing_key
         try:
             signature = signer.sign(b"".join(parts))
@@ -278,7 +366,7 @@ class ItemEncryptor:
             InvalidMaterialDescriptionError: the material description is malformed.
             DecryptionError: anything else that stops decryption (wrong key, bad ciphertext).
         """
-        if not isinstance(item, Mapping):
+        if type(item) is not dict and not isinstance(item, Mapping):
             raise DecryptionError("an item must be a mapping of attribute names to values")
         actions = self._actions
         if actions.take_no_actions:
@@ -318,10 +406,8 @@ class ItemEncryptor:
         except Exception as exc:
             raise DecryptionError("the materials provider failed", table=table) from exc
 
-        self._verify(body, signature, materials.verification_key)
-
-        action = actions.action
-        encrypted = [name for name in body if action(name) is _ENCRYPT]
+        blobs: dict[str, bytes] = {}
+        encrypted = self._verify(body, signature, materials.verification_key, blobs).encrypted
         if not encrypted:
             return body
         key = materials.decryption_key
@@ -335,12 +421,28 @@ class ItemEncryptor:
             raise InvalidMaterialDescriptionError(
                 "unknown or missing symmetric mode in the material description", table=table
             )
-        for name in encrypted:
-            blob = _binary(body[name])
+        # One cipher context and one call for every value that has the shape of a CBC
+        # ciphertext, up to the first that has not (see CbcDecryptor); the loop below then
+        # reports the first failure in attribute order, as decrypting one by one would.
+        plaintexts: list[bytes | None] = []
+        if encrypted[0] in blobs:
+            cbc_blobs = []
+            for name in encrypted:
+                blob = blobs.get(name)
+                if blob is None or not is_cbc_blob(blob):
+                    break
+                cbc_blobs.append(blob)
+            plaintexts = key.cbc_decryptor().decrypt_all(cbc_blobs)
+        for index, name in enumerate(encrypted):
             try:
-                if blob is None:
-                    raise ValueError("encrypted attribute is not binary")
-                body[name] = deserialize(key.decrypt_cbc(blob))
+                if index == len(plaintexts):
+                    if name not in blobs:
+                        raise ValueError("encrypted attribute is not binary")
+                    raise ValueError("ciphertext length is not a whole number of blocks")
+                plaintext = plaintexts[index]
+                if plaintext is None:
+                    raise ValueError("bad padding")
+                body[name] = deserialize(plaintext)
             except (ValueError, CodecError) as exc:
                 # One opaque message for every failure: which step failed stays in __cause__.
                 raise DecryptionError(
@@ -348,18 +450,31 @@ class ItemEncryptor:
                 ) from exc
         return body
 
-    def _verify(self, body: Mapping[str, Any], signature: bytes, verifier: Any) -> None:
+    def _verify(
+        self, body: Mapping[str, Any], signature: bytes, verifier: Any, blobs: dict[str, bytes]
+    ) -> _Plan:
+        """Check the signature; returns the item's plan (computed here so that a failure to
+        compute it is a verification failure, like any other malformed input) and fills
+        ``blobs`` with the binary values of the encrypted attributes."""
         table = self._table_name
         actions = self._actions
         try:
-            if verifier.verify(signature, string_to_sign(body, table, actions)):
-                return
+            plan = self._plan(body)
+            data = _string_to_sign(
+                body, self._table_digest, plan.signing_order, Dialect.CANONICAL, blobs
+            )
+            if verifier.verify(signature, data):
+                return plan
             # Items written by the other reference implementations canonicalize a few values
             # differently (see core/_codec.py); only try them when such a value is signed.
             if _needs_other_dialects(body, actions):
                 for dialect in (Dialect.PYTHON_LEGACY, Dialect.JAVA):
-                    if verifier.verify(signature, string_to_sign(body, table, actions, dialect)):
-                        return
+                    try:
+                        data = string_to_sign(body, table, actions, dialect)
+                    except CodecError:
+                        continue  # a value this dialect cannot have signed
+                    if verifier.verify(signature, data):
+                        return plan
         except CodecError as exc:
             raise SignatureVerificationError(
                 "a signed attribute is not a valid DynamoDB value", table=table
@@ -400,7 +515,7 @@ class ItemEncryptor:
 
 
 def _binary(value: Any) -> bytes | None:
-    if isinstance(value, Mapping) and len(value) == 1:
+    if (type(value) is dict or isinstance(value, Mapping)) and len(value) == 1:
         raw = value.get("B")
         if isinstance(raw, bytes):
             return raw

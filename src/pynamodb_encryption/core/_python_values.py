@@ -44,7 +44,17 @@ def to_ddb(value: Any) -> dict[str, Any]:
         return {"L": [to_ddb(v) for v in value]}
     if isinstance(value, Set):
         return _set(value)
+    if _is_binary(value):
+        return {"B": bytes(value)}
     raise CodecError(f"unsupported Python type {type(value).__name__}")
+
+
+def _is_binary(value: object) -> bool:
+    # boto3's resource API hands binary values back as boto3.dynamodb.types.Binary, which is
+    # not bytes but converts with bytes(); the core may not import boto3, so duck-type it.
+    return isinstance(value, (bytes, bytearray, memoryview)) or (
+        hasattr(type(value), "__bytes__") and not isinstance(value, (str, int, Decimal))
+    )
 
 
 def _key(key: object) -> str:
@@ -60,7 +70,7 @@ def _set(value: Set[Any]) -> dict[str, Any]:
         return {"SS": list(value)}
     if all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in value):
         return {"NS": [_number_text(v) for v in value]}
-    if all(isinstance(v, (bytes, bytearray)) for v in value):
+    if all(_is_binary(v) for v in value):
         return {"BS": [bytes(v) for v in value]}
     raise CodecError("a set must hold only strings, only numbers, or only bytes")
 

@@ -57,6 +57,8 @@ def merged_description(own: Mapping[str, str], request: Mapping[str, str]) -> di
 
 
 def check_description(description: Mapping[str, str] | None) -> dict[str, str]:
+    if description is not None and not isinstance(description, Mapping):
+        raise ConfigurationError("material_description must map str to str")
     result = dict(description or {})
     for key, value in result.items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -81,6 +83,7 @@ def parse_algorithm(description: str, *, default_bits: int = 256) -> tuple[str, 
     name, _, bits = description.partition("/")
     if not bits:
         return name, default_bits
-    if not bits.isdigit():
+    # isascii(): str.isdigit() also accepts digits such as "²" that int() rejects.
+    if not (bits.isascii() and bits.isdigit()):
         raise InvalidMaterialDescriptionError("malformed algorithm description")
     return name, int(bits)

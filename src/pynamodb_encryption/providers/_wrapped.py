@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -19,7 +20,12 @@ from ..core import (
 )
 from ..core._keys import KeyUnwrapError
 from ..core._md import MD_CONTENT_KEY_ALGORITHM, MD_ENCRYPTED_KEY, MD_KEY_WRAP_ALGORITHM
-from ..errors import ConfigurationError, DecryptionError, InvalidMaterialDescriptionError
+from ..errors import (
+    ConfigurationError,
+    DecryptionError,
+    InvalidMaterialDescriptionError,
+    PynamoDBEncryptionError,
+)
 from ._common import (
     check_description,
     check_signing_key,
@@ -33,6 +39,8 @@ __all__ = ["WrappedMaterialsProvider"]
 
 DEFAULT_CONTENT_ALGORITHM = "AES/256"
 _AES_BITS = (128, 192, 256)
+# What Python ("AES/256") and Java ("AES") writers put in every item, parsed once.
+_COMMON_ALGORITHMS = {"AES/256": ("AES", 256), "AES": ("AES", 256)}
 
 WrappingKey = SymmetricKey | RsaPublicKey | RsaPrivateKey
 UnwrappingKey = SymmetricKey | RsaPrivateKey
@@ -52,6 +60,7 @@ class WrappedMaterialsProvider:
 
     __slots__ = (
         "_description",
+        "_own_settings",
         "_signing_key",
         "_unwrapping_key",
         "_verification_key",
@@ -98,6 +107,13 @@ class WrappedMaterialsProvider:
         self._signing_key = check_signing_key(signing_key, required=verification_key is None)
         self._verification_key = resolve_verification_key(self._signing_key, verification_key)
         self._description = MappingProxyType(check_description(material_description))
+        # The item encryptor asks with an empty description, so the content and wrapping
+        # algorithms normally follow from ours alone: work them out once, not per item.
+        # (A bad configuration is left for encryption_materials to report, as it always did.)
+        self._own_settings: tuple[str, int, str] | None = None
+        if self._wrapping_key is not None:
+            with contextlib.suppress(PynamoDBEncryptionError):
+                self._own_settings = self._settings(self._description, self._wrapping_key)
 
     def __repr__(self) -> str:
         return (
@@ -112,14 +128,13 @@ class WrappedMaterialsProvider:
                 "only decrypt",
                 table=context.table_name,
             )
-        description = merged_description(self._description, context.material_description)
-        content_algorithm = description.get(MD_CONTENT_KEY_ALGORITHM, DEFAULT_CONTENT_ALGORITHM)
-        name, bits = parse_algorithm(content_algorithm)
-        if name != "AES" or bits not in _AES_BITS:
-            raise ConfigurationError(f"unsupported content key algorithm {content_algorithm!r}")
-        wrap_algorithm = description.get(
-            MD_KEY_WRAP_ALGORITHM, self._wrapping_key.default_wrap_algorithm
-        )
+        settings = self._own_settings
+        if settings is not None and not context.material_description:
+            description = dict(self._description)
+        else:
+            description = merged_description(self._description, context.material_description)
+            settings = self._settings(description, self._wrapping_key)
+        content_algorithm, bits, wrap_algorithm = settings
         content_key = os.urandom(bits // 8)
         wrapped = self._wrapping_key.wrap(content_key, wrap_algorithm)
         description[MD_ENCRYPTED_KEY] = base64.b64encode(wrapped).decode("ascii")
@@ -127,9 +142,21 @@ class WrappedMaterialsProvider:
         description[MD_KEY_WRAP_ALGORITHM] = wrap_algorithm
         return EncryptionMaterials(
             signing_key=self._signing_key,
-            encryption_key=SymmetricKey(content_key, "AES"),
+            encryption_key=SymmetricKey._content_key(content_key),
             material_description=description,
         )
+
+    @staticmethod
+    def _settings(
+        description: Mapping[str, str], wrapping_key: SymmetricKey | RsaPublicKey
+    ) -> tuple[str, int, str]:
+        """Content key algorithm, its size in bits, and the wrap algorithm for a description."""
+        content_algorithm = description.get(MD_CONTENT_KEY_ALGORITHM, DEFAULT_CONTENT_ALGORITHM)
+        name, bits = parse_algorithm(content_algorithm)
+        if name != "AES" or bits not in _AES_BITS:
+            raise ConfigurationError(f"unsupported content key algorithm {content_algorithm!r}")
+        wrap_algorithm = description.get(MD_KEY_WRAP_ALGORITHM, wrapping_key.default_wrap_algorithm)
+        return content_algorithm, bits, wrap_algorithm
 
     def decryption_materials(self, context: EncryptionContext) -> DecryptionMaterials:
         table = context.table_name
@@ -154,19 +181,44 @@ class WrappedMaterialsProvider:
                 raise InvalidMaterialDescriptionError(
                     "the material description names no key wrap algorithm", table=table
                 )
-        name, _ = parse_algorithm(description.get(MD_CONTENT_KEY_ALGORITHM, "AES/256"))
+        content_algorithm = description.get(MD_CONTENT_KEY_ALGORITHM, "AES/256")
+        name, _ = _COMMON_ALGORITHMS.get(content_algorithm) or parse_algorithm(content_algorithm)
         if name != "AES":
             raise InvalidMaterialDescriptionError(
                 "unsupported content key algorithm in the material description", table=table
             )
-        try:
-            content_key = self._unwrapping_key.unwrap(wrapped, wrap_algorithm)
-        except KeyUnwrapError as exc:
-            raise DecryptionError("the content key could not be unwrapped", table=table) from exc
-        if len(content_key) * 8 not in _AES_BITS:
-            raise DecryptionError("the content key could not be unwrapped", table=table)
+        if isinstance(self._unwrapping_key, RsaPrivateKey):
+            content_key = _rsa_unwrap(self._unwrapping_key, wrapped, wrap_algorithm)
+        else:
+            try:
+                content_key = self._unwrapping_key.unwrap(wrapped, wrap_algorithm)
+            except KeyUnwrapError as exc:
+                raise DecryptionError(
+                    "the content key could not be unwrapped", table=table
+                ) from exc
+            if len(content_key) * 8 not in _AES_BITS:
+                raise DecryptionError("the content key could not be unwrapped", table=table)
         return DecryptionMaterials(
             verification_key=self._verification_key,
-            decryption_key=SymmetricKey(content_key, "AES"),
+            decryption_key=SymmetricKey._content_key(content_key),
             material_description=description,
         )
+
+
+def _rsa_unwrap(key: RsaPrivateKey, wrapped: bytes, wrap_algorithm: str) -> bytes:
+    """RSA unwrap with implicit rejection: a failure yields a random key, not an error.
+
+    The material description is unsigned, so anyone who can write an item chooses the
+    wrap algorithm (PKCS#1 v1.5 included: old Java items need it) and the wrapped bytes,
+    and this runs before the signature is checked. Distinct errors for "bad padding or
+    size" and "key unwrapped" would be a Bleichenbacher oracle on the RSA key, which
+    decrypts any content key wrapped under it. With a random key instead, every wrong
+    wrapped key fails later, in the same way (the attributes do not decrypt).
+    """
+    try:
+        content_key = key.unwrap(wrapped, wrap_algorithm)
+    except KeyUnwrapError:
+        return os.urandom(32)
+    if len(content_key) * 8 not in _AES_BITS:
+        return os.urandom(32)
+    return content_key
