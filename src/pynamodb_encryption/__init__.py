@@ -3,6 +3,7 @@
 Byte-compatible with the AWS DynamoDB Encryption Client (Python and Java).
 """
 
+from .boto3 import EncryptedClient, EncryptedResource, EncryptedTable, TableIndex, TableInfo
 from .core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -36,7 +37,24 @@ from .errors import (
     UnsupportedOperationError,
     VersionAlreadyExistsError,
 )
-from .providers import StaticMaterialsProvider, WrappedMaterialsProvider
+from .maintenance import (
+    KeyRotationProvider,
+    ReencryptJob,
+    ReencryptOptions,
+    ReencryptReport,
+    provider_from_config,
+    reencrypt_table,
+)
+from .orm import EncryptedAttribute, EncryptedModel, PlaintextPolicy, SignedAttribute
+from .providers import (
+    AwsKmsMaterialsProvider,
+    CacheStats,
+    KmsDecryptCache,
+    MetaStore,
+    MostRecentProvider,
+    StaticMaterialsProvider,
+    WrappedMaterialsProvider,
+)
 
 __version__ = "0.1.0"
 
@@ -44,26 +62,44 @@ __all__ = [
     "MATERIAL_DESCRIPTION_ATTRIBUTE",
     "SIGNATURE_ATTRIBUTE",
     "AttributeActions",
+    "AwsKmsMaterialsProvider",
+    "CacheStats",
     "ConfigurationError",
     "CryptoAction",
     "DecryptionError",
     "DecryptionMaterials",
+    "EncryptedAttribute",
+    "EncryptedClient",
+    "EncryptedModel",
+    "EncryptedResource",
+    "EncryptedTable",
     "EncryptionContext",
     "EncryptionError",
     "EncryptionMaterials",
     "InvalidMaterialDescriptionError",
     "ItemEncryptor",
+    "KeyRotationProvider",
+    "KmsDecryptCache",
     "MaterialsProvider",
+    "MetaStore",
+    "MostRecentProvider",
     "NoKnownVersionError",
     "PlaintextItemError",
+    "PlaintextPolicy",
     "ProviderError",
     "PynamoDBEncryptionError",
+    "ReencryptJob",
+    "ReencryptOptions",
+    "ReencryptReport",
     "RsaPrivateKey",
     "RsaPublicKey",
     "SignatureVerificationError",
+    "SignedAttribute",
     "Signer",
     "StaticMaterialsProvider",
     "SymmetricKey",
+    "TableIndex",
+    "TableInfo",
     "UnsupportedOperationError",
     "Verifier",
     "VersionAlreadyExistsError",
@@ -73,4 +109,6 @@ __all__ = [
     "decrypt_python_item",
     "encrypt_item",
     "encrypt_python_item",
+    "provider_from_config",
+    "reencrypt_table",
 ]
