@@ -384,3 +384,18 @@ def test_sort_names_canonical_is_code_point_order(names: list[str]) -> None:
     assert sort_names(names, Dialect.JAVA) == sorted(
         names, key=lambda s: s.encode("utf-16-be", "surrogatepass")
     )
+
+
+@pytest.mark.parametrize("text", ["1E999999999", "-1E-999999999", "1E126", "1E-131"])
+def test_numbers_outside_dynamodb_range_are_refused_without_expanding(text: str) -> None:
+    """A huge exponent must fail fast: verification serializes signed numbers before the
+    signature can fail, so expanding 1E999999999 would be a denial of service."""
+    with pytest.raises(CodecError):
+        normalize_number(text)
+    with pytest.raises(CodecError):
+        serialize({"NS": ["1", text]})
+
+
+def test_numbers_at_the_edges_of_dynamodb_range_are_kept() -> None:
+    assert normalize_number("9.9999999999999999999999999999999999999E+125").startswith("99999")
+    assert normalize_number("1E-130") == "0." + "0" * 129 + "1"

@@ -684,13 +684,6 @@ def test_mixed_items_signed_in_another_dialect(provider_name: str, dialect: Dial
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/_encryptor.py does not validate attribute/table names yet: a non-str name "
-    "raises TypeError and a name or table name with a lone surrogate raises "
-    "UnicodeEncodeError instead of a PynamoDBEncryptionError (reported; remove this marker "
-    "once fixed)",
-)
 @pytest.mark.parametrize(("table", "name"), [("T", 5), ("T", "bad\udc00name"), ("T\udc00", "ok")])
 def test_invalid_names_are_typed_errors(table: str, name: Any) -> None:
     with pytest.raises(PynamoDBEncryptionError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from typing import Any
 
 import pytest
@@ -318,3 +319,26 @@ def test_rsa_algorithm_names_and_repr() -> None:
         RsaPublicKey("not a key", "RSA")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         RsaPrivateKey("not a key", "RSA")  # type: ignore[arg-type]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from([16, 24, 32]),
+    st.lists(st.binary(max_size=200), min_size=1, max_size=6),
+)
+def test_one_context_cbc_equals_textbook_cbc(key_size: int, plaintexts: list[bytes]) -> None:
+    """The engine chains several values through one cipher context; the bytes must equal one
+    independent AES-CBC/PKCS#7 operation per value, and decrypt back."""
+    from cryptography.hazmat.primitives import padding as sym_padding
+
+    material = os.urandom(key_size)
+    key = SymmetricKey(material, "AES")
+    ivs = os.urandom(16 * len(plaintexts))
+    blobs = key.cbc_encryptor().encrypt_all(plaintexts, ivs)
+    for i, (plaintext, blob) in enumerate(zip(plaintexts, blobs, strict=True)):
+        iv = ivs[16 * i : 16 * i + 16]
+        padder = sym_padding.PKCS7(128).padder()
+        padded = padder.update(plaintext) + padder.finalize()
+        encryptor = Cipher(algorithms.AES(material), modes.CBC(iv)).encryptor()
+        assert blob == iv + encryptor.update(padded) + encryptor.finalize()
+    assert key.cbc_decryptor().decrypt_all(blobs) == plaintexts

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import (
+    ConfigurationError,
     DecryptionError,
     EncryptionError,
     InvalidMaterialDescriptionError,
@@ -76,6 +77,14 @@ _first = operator.itemgetter(0)
 @lru_cache(maxsize=8192)
 def _name_digest(name: str) -> bytes:
     return _sha256(name.encode("utf-8")).digest()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=256)
@@ -194,6 +203,8 @@ class ItemEncryptor:
     ) -> None:
         if not isinstance(table_name, str) or not table_name:
             raise EncryptionError("a table name is required: it is bound into every signature")
+        if not _encodable(table_name):
+            raise ConfigurationError("the table name is not valid Unicode (lone surrogate)")
         if not isinstance(attribute_actions, AttributeActions):
             raise EncryptionError("attribute_actions must be an AttributeActions")
         if not isinstance(materials_provider, MaterialsProvider):
@@ -246,6 +257,10 @@ class ItemEncryptor:
         names = tuple(item)
         plan = self._plans.get(names)
         if plan is None:
+            # Validated once per set of names: the plan is cached, so valid items pay nothing.
+            for name in names:
+                if type(name) is not str or not _encodable(name):
+                    raise CodecError("attribute names must be str and valid Unicode")
             action = self._actions.action
             actions = tuple(
                 (name, action(name)) for name in names if name not in RESERVED_ATTRIBUTES
@@ -281,7 +296,10 @@ class ItemEncryptor:
                     attribute=reserved,
                     table=self._table_name,
                 )
-        plan = self._plan(item)
+        try:
+            plan = self._plan(item)
+        except CodecError as exc:
+            raise EncryptionError(str(exc), table=self._table_name) from exc
         to_encrypt = len(plan.encrypted)
 
         try:
