@@ -9,7 +9,7 @@ request at a time: a lock is held around the whole WSGI call, body included. mot
 the GIL anyway, so throughput does not suffer.
 
 moto is *not* a runtime dependency of the library. It is imported lazily in
-:meth:`EmbeddedMoto.start`, and its absence is reported as a :class:`ConfigurationError`. The
+`EmbeddedMoto.start`, and its absence is reported as a `ConfigurationError`. The
 wrapper uses a moto-internal module (``moto.moto_server.werkzeug_app``), which is why the
 ``demo`` extra pins moto's version.
 

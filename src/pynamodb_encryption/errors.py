@@ -1,6 +1,6 @@
 """The exception tree of pynamodb-encryption.
 
-Every error raised on purpose by this library is a :class:`PynamoDBEncryptionError`.
+Every error raised on purpose by this library is a `PynamoDBEncryptionError`.
 Messages and structured fields carry names (attribute, table, material) and never a value,
 a plaintext or key material: exceptions end up in logs and error trackers.
 """

@@ -116,7 +116,7 @@ class EncryptedPageIterator:
 class EncryptedPaginator:
     """A query or scan paginator whose pages hold verified, decrypted items.
 
-    The request is checked when :meth:`paginate` is called, before the first page is read.
+    The request is checked when `paginate` is called, before the first page is read.
     """
 
     __slots__ = ("_operation", "_operations", "_paginator")
@@ -148,11 +148,11 @@ class EncryptedClient:
     Same call shapes as the client (DynamoDB JSON in and out); a drop-in for the reference's
     ``dynamodb_encryption_sdk.encrypted.client.EncryptedClient``. Operations it cannot protect
     (PartiQL, updates of signed attributes, projections, conditions on encrypted attributes)
-    raise :class:`~pynamodb_encryption.errors.UnsupportedOperationError` before any request.
+    raise `UnsupportedOperationError` before any request.
 
     Per call, ``put_item``, ``get_item``, ``query``, ``scan``, ``delete_item``,
     ``update_item``, the batch and transaction operations accept ``item_encryptor=`` (a
-    complete :class:`~pynamodb_encryption.ItemEncryptor`, the reference's ``crypto_config``)
+    complete `ItemEncryptor`, the reference's ``crypto_config``)
     or ``attribute_actions=``.
 
     Args:
@@ -161,10 +161,10 @@ class EncryptedClient:
         attribute_actions: what to do with each attribute (default: encrypt and sign all);
             index keys are lowered to SIGN_ONLY.
         auto_refresh_table_indexes: find each table's keys with one ``DescribeTable`` (cached)
-            when no :class:`TableInfo` was given for it.
+            when no `TableInfo` was given for it.
         expect_standard_dictionaries: items are plain Python values, as with
             ``table.meta.client`` from a boto3 resource.
-        table_info: :class:`TableInfo` objects for tables that must not be described.
+        table_info: `TableInfo` objects for tables that must not be described.
     """
 
     def __init__(

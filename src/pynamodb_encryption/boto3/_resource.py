@@ -16,7 +16,7 @@ __all__ = ["EncryptedResource", "EncryptedTablesCollection"]
 
 
 class EncryptedTablesCollection:
-    """``resource.tables`` whose tables are :class:`EncryptedTable` objects."""
+    """``resource.tables`` whose tables are `EncryptedTable` objects."""
 
     __slots__ = ("_collection", "_resource")
 
@@ -49,7 +49,7 @@ class EncryptedResource:
 
     ``batch_get_item`` and ``batch_write_item`` take and return plain Python values as the
     resource does; ``Table(name)``, ``create_table`` and ``tables`` give
-    :class:`EncryptedTable` objects sharing this resource's configuration and key cache. A
+    `EncryptedTable` objects sharing this resource's configuration and key cache. A
     drop-in for the reference's ``dynamodb_encryption_sdk.encrypted.resource
     .EncryptedResource``.
 
@@ -58,8 +58,8 @@ class EncryptedResource:
         materials_provider: where keys come from.
         attribute_actions: what to do with each attribute (default: encrypt and sign all).
         auto_refresh_table_indexes: find each table's keys with one ``DescribeTable``
-            (cached) when no :class:`TableInfo` was given for it.
-        table_info: :class:`TableInfo` objects for tables that must not be described.
+            (cached) when no `TableInfo` was given for it.
+        table_info: `TableInfo` objects for tables that must not be described.
     """
 
     def __init__(
@@ -99,7 +99,7 @@ class EncryptedResource:
         return EncryptedTable._sharing(table, self._engine)
 
     def Table(self, name: str, **kwargs: Any) -> EncryptedTable:
-        """An :class:`EncryptedTable` for ``name``.
+        """An `EncryptedTable` for ``name``.
 
         ``materials_provider``, ``attribute_actions``, ``table_info`` and
         ``auto_refresh_table_indexes`` override this resource's settings for that table.
@@ -125,12 +125,12 @@ class EncryptedResource:
         )
 
     def create_table(self, **kwargs: Any) -> EncryptedTable:
-        """``create_table``, returning the new table as an :class:`EncryptedTable`."""
+        """``create_table``, returning the new table as an `EncryptedTable`."""
         return self._wrap_table(self._resource.create_table(**kwargs))
 
     @property
     def tables(self) -> EncryptedTablesCollection:
-        """``resource.tables``, yielding :class:`EncryptedTable` objects."""
+        """``resource.tables``, yielding `EncryptedTable` objects."""
         return EncryptedTablesCollection(self._resource.tables, self)
 
     def batch_get_item(self, **kwargs: Any) -> Any:

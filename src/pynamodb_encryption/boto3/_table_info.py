@@ -1,7 +1,7 @@
 """What the helpers need to know about a table: its name and the key attributes of its indexes.
 
 Key attributes are never encrypted (DynamoDB must read them), so the helpers lower them to at
-most SIGN_ONLY. They come either from the caller (:class:`TableInfo`, no ``DescribeTable``
+most SIGN_ONLY. They come either from the caller (`TableInfo`, no ``DescribeTable``
 permission needed) or from one ``DescribeTable`` call per table, cached for the helper's life.
 """
 

@@ -1,6 +1,6 @@
 """The ``pynamodb-encryption`` command line (argument parsing, printing and exit codes only).
 
-Entry point: :func:`main` (console script ``pynamodb-encryption`` and
+Entry point: `main` (console script ``pynamodb-encryption`` and
 ``python -m pynamodb_encryption``).
 """
 

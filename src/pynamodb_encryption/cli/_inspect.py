@@ -157,7 +157,7 @@ class AttributeInfo:
 
 @dataclass(frozen=True, slots=True)
 class ItemProtection:
-    """The result of :func:`analyze` (and, with keys, of verification)."""
+    """The result of `analyze` (and, with keys, of verification)."""
 
     table: str
     key: Mapping[str, Any]

@@ -75,7 +75,7 @@ def jsonable_value(value: Any) -> Any:
 
 
 def jsonable_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    """:func:`jsonable_value` for every attribute of an item."""
+    """`jsonable_value` for every attribute of an item."""
     return {name: jsonable_value(value) for name, value in item.items()}
 
 

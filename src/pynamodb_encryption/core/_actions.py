@@ -29,7 +29,7 @@ class CryptoAction(enum.IntEnum):
 class AttributeActions:
     """The action for every attribute name: explicit overrides, then a default.
 
-    Immutable once built; :meth:`with_index_keys` and :meth:`with_overrides` return new objects.
+    Immutable once built; `with_index_keys` and `with_overrides` return new objects.
     """
 
     __slots__ = ("_default", "_overrides", "_take_no_actions")

@@ -16,7 +16,7 @@ Three *dialects* exist because the two reference implementations canonicalize di
   *signed* byte.
 
 Writers use ``CANONICAL``; verifiers fall back to the other two only when an item holds a value
-on which they differ (see :func:`dialect_sensitive`).
+on which they differ (see `dialect_sensitive`).
 """
 
 from __future__ import annotations

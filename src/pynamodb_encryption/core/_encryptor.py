@@ -123,7 +123,7 @@ def _string_to_sign(
     dialect: Dialect,
     blobs: dict[str, bytes] | None = None,
 ) -> bytes:
-    """:func:`string_to_sign` for the signed attributes in order (see :func:`_signing_entry`).
+    """`string_to_sign` for the signed attributes in order (see `_signing_entry`).
 
     ``blobs``, when given, receives the binary value of each encrypted attribute.
     """
@@ -511,7 +511,7 @@ class ItemEncryptor:
     # Plain Python values
 
     def encrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """:meth:`encrypt` on plain Python values (str, int/Decimal, bytes, bool, None, list,
+        """`encrypt` on plain Python values (str, int/Decimal, bytes, bool, None, list,
         dict, set); encrypted values come back as ``bytes``."""
         try:
             ddb = to_ddb_item(item)
@@ -522,7 +522,7 @@ class ItemEncryptor:
         return from_ddb_item(self.encrypt(ddb))
 
     def decrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """:meth:`decrypt` on plain Python values."""
+        """`decrypt` on plain Python values."""
         try:
             ddb = to_ddb_item(item)
         except CodecError as exc:
@@ -604,7 +604,7 @@ def encrypt_python_item(
     attribute_actions: AttributeActions,
     materials_provider: MaterialsProvider,
 ) -> dict[str, Any]:
-    """:func:`encrypt_item` on plain Python values (``Decimal``/``int`` numbers, ``bytes``,
+    """`encrypt_item` on plain Python values (``Decimal``/``int`` numbers, ``bytes``,
     ``set``...). Floats are rejected: use ``Decimal``."""
     return ItemEncryptor(
         table_name=table_name,
@@ -624,7 +624,7 @@ def decrypt_python_item(
     attribute_actions: AttributeActions,
     materials_provider: MaterialsProvider,
 ) -> dict[str, Any]:
-    """:func:`decrypt_item` on plain Python values."""
+    """`decrypt_item` on plain Python values."""
     return ItemEncryptor(
         table_name=table_name,
         partition_key_name=partition_key_name,

@@ -76,7 +76,7 @@ class Signer(Protocol):
 
 @runtime_checkable
 class Verifier(Protocol):
-    """Something that checks a signature made by a :class:`Signer`."""
+    """Something that checks a signature made by a `Signer`."""
 
     @property
     def algorithm(self) -> str:
@@ -184,7 +184,7 @@ class SymmetricKey:
         return self.cbc_encryptor().encrypt(plaintext, iv)
 
     def decrypt_cbc(self, data: bytes) -> bytes:
-        """Inverse of :meth:`encrypt_cbc`. Raises ``ValueError`` on any malformed input."""
+        """Inverse of `encrypt_cbc`. Raises ``ValueError`` on any malformed input."""
         return self.cbc_decryptor().decrypt(data)
 
     def cbc_encryptor(self) -> CbcEncryptor:
@@ -258,7 +258,7 @@ class CbcEncryptor:
         return self.encrypt_all((plaintext,), iv)[0]
 
     def encrypt_all(self, plaintexts: Sequence[bytes], ivs: bytes) -> list[bytes]:
-        """:meth:`encrypt` for each plaintext, the i-th 16 bytes of ``ivs`` being its IV."""
+        """`encrypt` for each plaintext, the i-th 16 bytes of ``ivs`` being its IV."""
         if len(ivs) != 16 * len(plaintexts):
             raise ValueError("each plaintext needs its own 16-byte IV")
         update = self._update
@@ -284,7 +284,7 @@ def is_cbc_blob(data: bytes) -> bool:
 
 
 class CbcDecryptor:
-    """Inverse of :class:`CbcEncryptor`: one context, any number of ``iv || ciphertext``."""
+    """Inverse of `CbcEncryptor`: one context, any number of ``iv || ciphertext``."""
 
     __slots__ = ("_update",)
 

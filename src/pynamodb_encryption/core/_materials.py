@@ -61,7 +61,7 @@ class MaterialsProvider(Protocol):
     """Where keys come from. Implement these two methods for your own key source.
 
     Both methods may do I/O (KMS, a meta store, an HSM). They raise a
-    :class:`~pynamodb_encryption.errors.PynamoDBEncryptionError` subclass on failure.
+    `PynamoDBEncryptionError` subclass on failure.
     """
 
     def encryption_materials(self, context: EncryptionContext) -> EncryptionMaterials:

@@ -72,7 +72,7 @@ def _decode_key(data: Any) -> dict[str, Any]:
 class Checkpoint:
     """The checkpoint of one job (thread-safe).
 
-    Use :meth:`open` to load an existing file or start a new one.
+    Use `open` to load an existing file or start a new one.
     """
 
     __slots__ = ("_lock", "_path", "_segments", "_table", "resumed")

@@ -122,7 +122,7 @@ def provider_from_config(
             neither ``kms_endpoint_url`` nor ``region``.
 
     Returns:
-        A :class:`~pynamodb_encryption.core.MaterialsProvider`. Building it does no network
+        A `MaterialsProvider`. Building it does no network
         I/O: clients are created, but nothing is called until items are encrypted.
 
     Raises:
@@ -146,9 +146,9 @@ def current_check_for_config(
 ) -> Any:
     """The re-encryption "already current" check that suits a *new* provider configuration.
 
-    ``aws-kms`` gets a :class:`~pynamodb_encryption.maintenance.KmsKeyCheck` on its
+    ``aws-kms`` gets a `KmsKeyCheck` on its
     ``key_id`` (a KMS key change is invisible in the material description); every other
-    provider gets :func:`~pynamodb_encryption.maintenance.same_material_description`.
+    provider gets `same_material_description`.
     """
     from ._reencrypt import KmsKeyCheck, same_material_description
 

@@ -14,7 +14,7 @@ __all__ = ["TokenBucket"]
 class TokenBucket:
     """Allows ``rate`` units per second on average, with bursts of up to ``burst`` units.
 
-    :meth:`acquire` may take the bucket into debt (a page of capacity is only known after the
+    `acquire` may take the bucket into debt (a page of capacity is only known after the
     request): later callers then wait until the debt is paid back, so the long-run rate holds
     whatever the size of each charge.
 

@@ -3,10 +3,10 @@
 The job scans the table (optionally in parallel segments), and for each item:
 
 1. decides whether it is *already current*: its material description matches what the new
-   provider writes (see :class:`CurrentCheck`) **and** it verifies and decrypts with the new
+   provider writes (see `CurrentCheck`) **and** it verifies and decrypts with the new
    configuration. Current items are left alone, which makes the job idempotent;
 2. otherwise verifies and decrypts it with the old configuration (or takes it as plaintext,
-   following the :class:`UnsignedItemPolicy`), encrypts it with the new configuration, and
+   following the `UnsignedItemPolicy`), encrypts it with the new configuration, and
 3. writes it back with a condition that the stored item is still the one that was read: the
    old signature (plus every attribute the signature does not cover) for signed items, every
    attribute for plaintext ones. A concurrent application write therefore makes the condition
@@ -150,7 +150,7 @@ def same_material_description(
     custom entries. What it cannot see (a static or same-kind wrapped key replacement, new
     attribute actions) is caught by the verification with the new keys. A KMS key change is
     invisible to both (KMS decrypts with whatever key the data key names): use
-    :class:`KmsKeyCheck` for it.
+    `KmsKeyCheck` for it.
     """
     return all(
         stored.get(key) == value
@@ -167,7 +167,7 @@ def verify_only(
 
 
 class KmsKeyCheck:
-    """:func:`same_material_description`, and for KMS items: is the data key under ``key_id``?
+    """`same_material_description`, and for KMS items: is the data key under ``key_id``?
 
     KMS ``Decrypt`` finds the key from the ciphertext itself, so after a KMS key change the
     new provider still reads every old item. This check asks KMS to decrypt the item's data
@@ -227,7 +227,7 @@ class ReencryptJob:
         old: how items are protected now.
         new: how they should be protected.
         plaintext_policy: what to do with unsigned items.
-        current_check: how to pre-select already-current items (see :class:`CurrentCheck`).
+        current_check: how to pre-select already-current items (see `CurrentCheck`).
         partition_key_name: the table's partition key; read with DescribeTable when None.
         sort_key_name: the table's sort key, if any; read with DescribeTable when
             ``partition_key_name`` is None.
@@ -359,7 +359,7 @@ class ReencryptReport:
         return self.scanned / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (keys rendered with :func:`key_to_json`)."""
+        """A JSON-ready summary (keys rendered with `key_to_json`)."""
         return {
             "table": self.table_name,
             "dry_run": self.dry_run,

@@ -40,7 +40,7 @@ _SPECIAL_ATTRIBUTES: tuple[tuple[type[Attribute[Any]], str], ...] = (
 class ProtectedAttribute(Attribute[_T]):
     """Base of the two markers: a PynamoDB attribute wrapping another one.
 
-    Not used directly; see :class:`EncryptedAttribute` and :class:`SignedAttribute`.
+    Not used directly; see `EncryptedAttribute` and `SignedAttribute`.
     """
 
     #: What the item encryptor does with this attribute.

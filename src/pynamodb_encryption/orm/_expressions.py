@@ -136,7 +136,7 @@ def _check_operand(operand: Any) -> None:
 
 
 def check_actions_supported(actions: list[Action]) -> None:
-    """Raise :class:`UnsupportedOperationError` unless every action can be applied locally."""
+    """Raise `UnsupportedOperationError` unless every action can be applied locally."""
     for action in actions:
         if not isinstance(action, (SetAction, RemoveAction, AddAction, DeleteAction)):
             raise UnsupportedOperationError(

@@ -79,14 +79,14 @@ class EncryptedMetaModel(MetaModel):
 class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     """A PynamoDB model whose marked fields are encrypted and whose items are signed.
 
-    Declare fields with :class:`EncryptedAttribute` / :class:`SignedAttribute` and configure
+    Declare fields with `EncryptedAttribute` / `SignedAttribute` and configure
     ``Meta``:
 
     - ``materials_provider``: a materials provider, or a zero-argument callable returning one
       (called on first use, so keys can come from settings loaded at start-up);
-    - ``default_action`` (optional): the :class:`CryptoAction` of unmarked fields, default
+    - ``default_action`` (optional): the `CryptoAction` of unmarked fields, default
       ``DO_NOTHING``;
-    - ``plaintext_policy`` (optional): a :class:`PlaintextPolicy`, default
+    - ``plaintext_policy`` (optional): a `PlaintextPolicy`, default
       ``REQUIRE_ENCRYPTED``;
     - ``update_attempts`` (optional): read / apply / put cycles ``update()`` tries under
       contention, default 5.
@@ -102,7 +102,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
 
     @classmethod
     def get_attribute_actions(cls) -> AttributeActions:
-        """The effective :class:`~pynamodb_encryption.core.AttributeActions` of this model
+        """The effective `AttributeActions` of this model
         (by DynamoDB attribute name), e.g. to configure another client on the same table."""
         return cls._pde_plan.actions
 

@@ -43,7 +43,7 @@ class PlaintextPolicy(enum.Enum):
     ``REQUIRE_ENCRYPTED`` (the default).
     """
 
-    #: Unsigned items are refused with :class:`~pynamodb_encryption.errors.PlaintextItemError`.
+    #: Unsigned items are refused with `PlaintextItemError`.
     REQUIRE_ENCRYPTED = "require-encrypted"
     #: Unsigned items load as they are (unverified); writes are always encrypted and signed.
     ALLOW_PLAINTEXT_READ = "allow-plaintext-read"

@@ -2,9 +2,9 @@
 
 Two users:
 
-- :class:`KmsDecryptCache` (public): an opt-in cache of the keys that AWS KMS ``Decrypt`` gave
+- `KmsDecryptCache` (public): an opt-in cache of the keys that AWS KMS ``Decrypt`` gave
   for an item, so that reading the same item again does not call KMS again.
-- :class:`LruCache` (private): the per-version cache of :class:`MostRecentProvider`.
+- `LruCache` (private): the per-version cache of `MostRecentProvider`.
 
 Cached values can be key material: nothing here logs a value or a cache key, or shows one
 in a ``repr``.
@@ -91,7 +91,7 @@ class DerivedKeys:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CacheStats:
-    """Counters of a :class:`KmsDecryptCache` since it was created or cleared."""
+    """Counters of a `KmsDecryptCache` since it was created or cleared."""
 
     hits: int
     misses: int
@@ -109,7 +109,7 @@ class _Entry:
 class KmsDecryptCache:
     """Caches the keys derived from KMS ``Decrypt`` results, for repeated reads of the same item.
 
-    Off by default: pass one to :class:`AwsKmsMaterialsProvider` as ``decrypt_cache=``. An
+    Off by default: pass one to `AwsKmsMaterialsProvider` as ``decrypt_cache=``. An
     entry is keyed by the provider's key id, the item's encrypted data key (the ciphertext
     blob stored in its material description) and the KMS encryption context (table name, key
     values, algorithms), so a hit can only ever serve the item that was decrypted before.

@@ -90,10 +90,10 @@ def _error_code(exc: BaseException) -> str:
 
 
 class MetaStore:
-    """Versioned key material for :class:`MostRecentProvider`, in a DynamoDB table.
+    """Versioned key material for `MostRecentProvider`, in a DynamoDB table.
 
     Args:
-        table_name: the meta table (create it with :meth:`create_table`).
+        table_name: the meta table (create it with `create_table`).
         materials_provider: protects the meta items themselves (KMS, wrapped, static...).
         dynamodb_client: a boto3 DynamoDB (low-level) client; created on first use by default.
     """

@@ -1,4 +1,4 @@
-"""The most-recent provider: wrapped keys from a :class:`MetaStore`, newest version on write.
+"""The most-recent provider: wrapped keys from a `MetaStore`, newest version on write.
 
 Behaves like the reference's ``CachingMostRecentProvider`` (wire-format notes, section 6.4):
 
@@ -48,10 +48,10 @@ def version_from_description(description: Mapping[str, str]) -> int:
 
 
 class MostRecentProvider:
-    """Encrypts with the newest version of a material in a :class:`MetaStore`; decrypts with
+    """Encrypts with the newest version of a material in a `MetaStore`; decrypts with
     whichever version the item names.
 
-    Thread-safe. Rotation is explicit (:meth:`MetaStore.new_version`): writers pick the new
+    Thread-safe. Rotation is explicit (`MetaStore.new_version`): writers pick the new
     version up within ``ttl_seconds``.
 
     Args:
