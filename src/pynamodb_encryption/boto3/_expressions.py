@@ -71,6 +71,8 @@ def expression_names(
     """
     if not isinstance(expression, str):
         raise UnsupportedOperationError(f"{param} must be a string here", table=table)
+    if names is not None and not isinstance(names, Mapping):
+        raise UnsupportedOperationError("ExpressionAttributeNames must be a mapping", table=table)
     found: set[str] = set()
     tokens = list(_tokens(expression, table=table, param=param))
     previous = ""

@@ -85,14 +85,17 @@ class _ResourceShape(ItemShape):
         for name, value in item.items():
             try:
                 out[name] = serializer.serialize(value)
+                continue
             except (TypeError, ValueError, ArithmeticError) as exc:
-                # boto3's message quotes the value: keep it out of ours (it stays in __cause__).
-                raise EncryptionError(
-                    f"cannot convert a {type(value).__name__} value to DynamoDB (floats must be "
-                    "Decimal, sets must not be empty)",
-                    attribute=name,
-                    table=table,
-                ) from exc
+                cause = type(exc).__name__
+            # Raised outside the except block, with no cause or context: boto3's message (and
+            # so the chained exception) quotes the value, which may be plaintext.
+            raise EncryptionError(
+                f"cannot convert a {type(value).__name__} value to DynamoDB (floats must be "
+                f"Decimal, sets must not be empty; {cause})",
+                attribute=name,
+                table=table,
+            )
         return out
 
     def from_ddb(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -308,7 +311,8 @@ def check_projection(kwargs: Mapping[str, Any], actions: AttributeActions, *, ta
                 "verified; read whole items",
                 table=table,
             )
-    if kwargs.get("Select") in _PROJECTING_SELECTS:
+    select = kwargs.get("Select")
+    if isinstance(select, str) and select in _PROJECTING_SELECTS:
         raise UnsupportedOperationError(
             f"Select={kwargs['Select']} returns part of a signed item, whose signature then "
             "cannot be verified; read whole items (Select=COUNT is fine)",
@@ -573,6 +577,8 @@ class Operations:
             actions = encryptor.attribute_actions
             table_actions[table] = actions
             out_entries: list[Any] = []
+            if not isinstance(entries, (list, tuple)):
+                raise ConfigurationError("RequestItems values must be lists", table=table)
             for entry in entries:
                 if not isinstance(entry, Mapping):
                     raise ConfigurationError("a batch write entry must be a mapping", table=table)
@@ -580,6 +586,8 @@ class Operations:
                 if put is None:
                     out_entries.append(entry)
                     continue
+                if not isinstance(put, Mapping) or "Item" not in put:
+                    raise ConfigurationError("a PutRequest needs an Item", table=table)
                 stored = self.encrypt(encryptor, put["Item"], table)
                 new_put = dict(put)
                 new_put["Item"] = stored

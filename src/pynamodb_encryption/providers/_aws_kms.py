@@ -61,6 +61,7 @@ HKDF_INFO_SIGNING = b"Signing"
 _IKM_BYTES = 32
 _AES_BITS = (128, 192, 256)
 _HMAC_NAMES = ("HmacSHA224", "HmacSHA256", "HmacSHA384", "HmacSHA512")
+_MIN_WRITE_MAC_BITS = 128
 
 
 def _check_content_algorithm(description: str) -> tuple[str, int]:
@@ -198,12 +199,20 @@ class AwsKmsMaterialsProvider:
         signing_algorithm = description.get(MD_SIGNING_KEY_ALGORITHM, DEFAULT_SIGNING_ALGORITHM)
         try:
             _check_content_algorithm(content_algorithm)
-            _check_signing_algorithm(signing_algorithm)
+            _, mac_bits = _check_signing_algorithm(signing_algorithm)
         except InvalidMaterialDescriptionError as exc:
             raise ConfigurationError(
                 f"material_description: {exc.message} ({MD_CONTENT_KEY_ALGORITHM} must be "
                 f"AES/128|192|256, {MD_SIGNING_KEY_ALGORITHM} HmacSHA*/bits)"
             ) from exc
+        if mac_bits < _MIN_WRITE_MAC_BITS:
+            # Readers accept any size (the KMS encryption context binds it, so an attacker
+            # cannot lower it), but this provider will not *write* items whose MAC key could
+            # be brute-forced ("HmacSHA256/8" is a one-byte key).
+            raise ConfigurationError(
+                f"material_description: {MD_SIGNING_KEY_ALGORITHM} must give a MAC key of at "
+                f"least {_MIN_WRITE_MAC_BITS} bits"
+            )
         self._key_id = key_id
         self._client: Any = kms_client
         self._client_lock = threading.Lock()
