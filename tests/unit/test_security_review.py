@@ -380,11 +380,6 @@ def test_garbage_items_encrypt_raise_only_our_errors(item: dict[str, Any]) -> No
 # 1. Plaintext in exceptions and chained exceptions
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/_codec.py: 'raise CodecError(...) from None' inside 'except "
-    "UnicodeEncodeError' still sets __context__, whose .object is the whole plaintext string",
-)
 def test_core_lone_surrogate_error_chain_holds_no_plaintext() -> None:
     with pytest.raises(EncryptionError) as info:
         encryptor().encrypt({"pk": {"S": "a"}, "secret": {"S": SECRET + "\ud800"}})
@@ -407,11 +402,6 @@ def _signed_item_with_raw_plaintext(raw_value: bytes) -> dict[str, Any]:
     return item
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/_codec.py: CodecError('string is not valid UTF-8') is raised 'from exc', so "
-    "the UnicodeDecodeError in the chain carries the decrypted bytes in .object/.args",
-)
 def test_core_invalid_utf8_plaintext_is_not_kept_in_the_chain() -> None:
     secret = SECRET.encode() + b"\xff"
     raw = b"\x00s" + len(secret).to_bytes(4, "big") + secret

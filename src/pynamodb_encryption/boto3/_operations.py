@@ -327,7 +327,7 @@ def check_update(
 
     An update is applied by DynamoDB to the stored item: changing a signed attribute breaks the
     signature, and an encrypted value cannot be computed on. Only DO_NOTHING attributes may
-    appear in the update itself; conditions follow :func:`check_conditions`.
+    appear in the update itself; conditions follow `check_conditions`.
     """
     if actions.take_no_actions:
         return

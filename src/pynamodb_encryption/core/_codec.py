@@ -144,8 +144,10 @@ def _utf8(text: object) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        # Lone surrogates: the UnicodeEncodeError would carry the whole string in .object.
-        raise CodecError("a string holds a lone surrogate, which is not valid Unicode") from None
+        # Lone surrogates. Raised outside the handler: even with "from None" the handled
+        # UnicodeEncodeError stays in __context__, and its .object is the whole plaintext.
+        pass
+    raise CodecError("a string holds a lone surrogate, which is not valid Unicode")
 
 
 def _as_bytes(data: object) -> bytes:
@@ -445,16 +447,21 @@ def _read_text(buf: bytes, pos: int) -> tuple[str, int]:
         raise CodecError(_TRUNCATED)
     try:
         return buf[start:stop].decode(), stop
-    except UnicodeDecodeError as exc:
-        raise CodecError("string is not valid UTF-8") from exc
+    except UnicodeDecodeError:
+        # Raised outside the handler: the error's .object holds the decrypted bytes.
+        pass
+    raise CodecError("string is not valid UTF-8")
 
 
 def _read_number(buf: bytes, pos: int) -> tuple[str, int]:
     raw, pos = _read_lv(buf, pos)
     try:
-        text = raw.decode("ascii")
-    except UnicodeDecodeError as exc:
-        raise CodecError("number is not ASCII") from exc
+        text: str | None = raw.decode("ascii")
+    except UnicodeDecodeError:
+        # Raised outside the handler: the error's .object holds the decrypted bytes.
+        text = None
+    if text is None:
+        raise CodecError("number is not ASCII")
     return normalize_number(text), pos
 
 
@@ -472,8 +479,10 @@ def _read(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
             raise CodecError(_TRUNCATED)
         try:
             return {"S": buf[start:stop].decode()}, stop
-        except UnicodeDecodeError as exc:
-            raise CodecError("string is not valid UTF-8") from exc
+        except UnicodeDecodeError:
+            # Raised outside the handler: the error's .object holds the decrypted bytes.
+            pass
+        raise CodecError("string is not valid UTF-8")
     if tag == TAG_N:
         start = pos + 6
         if start > len(buf):
@@ -482,9 +491,12 @@ def _read(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
         if stop > len(buf):
             raise CodecError(_TRUNCATED)
         try:
-            text = buf[start:stop].decode("ascii")
-        except UnicodeDecodeError as exc:
-            raise CodecError("number is not ASCII") from exc
+            text: str | None = buf[start:stop].decode("ascii")
+        except UnicodeDecodeError:
+            # Raised outside the handler: the error's .object holds the decrypted bytes.
+            text = None
+        if text is None:
+            raise CodecError("number is not ASCII")
         return {"N": normalize_number(text)}, stop
     reader = _READERS.get(tag)
     if reader is None:
@@ -561,9 +573,12 @@ def _read_m(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
         if stop > size:
             raise CodecError(_TRUNCATED)
         try:
-            key = buf[start:stop].decode()
-        except UnicodeDecodeError as exc:
-            raise CodecError("string is not valid UTF-8") from exc
+            key: str | None = buf[start:stop].decode()
+        except UnicodeDecodeError:
+            # Raised outside the handler: the error's .object holds the decrypted bytes.
+            key = None
+        if key is None:
+            raise CodecError("string is not valid UTF-8")
         entries[key], pos = _read(buf, stop, depth + 1)
     return {"M": entries}, pos
 

@@ -161,7 +161,7 @@ class AwsKmsMaterialsProvider:
         material_description: extra entries stored with every item; ``amzn-ddb-env-alg``
             and ``amzn-ddb-sig-alg`` here choose the derived key algorithms (default
             ``AES/256`` and ``HmacSHA256/256``).
-        decrypt_cache: an optional :class:`KmsDecryptCache` for repeated reads (off by
+        decrypt_cache: an optional `KmsDecryptCache` for repeated reads (off by
             default; see its trade-offs).
     """
 
