@@ -447,3 +447,20 @@ def test_non_canonical_numeric_key_breaks_after_a_dynamodb_round_trip(
     else:
         assert got["sk"] == {"N": "1.50"}
         assert encryptor.decrypt(got) == ITEM
+
+
+def test_decrypt_enforces_the_providers_key(kms_client: KMSClient, kms_key_id: str) -> None:
+    """A writer holding *another* KMS key the reader may use must not be able to forge items:
+    Decrypt names the provider's key, so a data key made by any other key is refused."""
+    other_key = kms_client.create_key(Description="pe-other")["KeyMetadata"]["KeyId"]
+    forged = _encryptor(AwsKmsMaterialsProvider(key_id=other_key, kms_client=kms_client)).encrypt(
+        ITEM
+    )
+    reader = AwsKmsMaterialsProvider(key_id=kms_key_id, kms_client=kms_client)
+    with pytest.raises(DecryptionError):
+        _encryptor(reader).decrypt(forged)
+    # The reference library's behaviour, for reading items of several keys, is an explicit opt-out.
+    lenient = AwsKmsMaterialsProvider(
+        key_id=kms_key_id, kms_client=kms_client, enforce_key_id=False
+    )
+    assert _encryptor(lenient).decrypt(forged) == ITEM

@@ -103,20 +103,12 @@ def test_kms_key_change(
     new = AwsKmsMaterialsProvider(key_id=new_key, kms_client=kms_client)
     expected = seed_table(dynamodb_client, table, encryptor(table, old), count=15)
 
-    # KMS decrypts with whatever key made the data key, so the new provider reads old items:
-    # only KmsKeyCheck can tell them apart.
-    naive = ReencryptJob(
-        table_name=table,
-        old=CryptoConfig(materials_provider=old),
-        new=CryptoConfig(materials_provider=new),
-    )
-    assert reencrypt_table(dynamodb_client, naive).already_current == 15
-
+    # The new provider sends its own KeyId with Decrypt, so it cannot read old-key items: the
+    # default check already sees them as not current.
     job = ReencryptJob(
         table_name=table,
         old=CryptoConfig(materials_provider=old),
         new=CryptoConfig(materials_provider=new),
-        current_check=KmsKeyCheck(kms_client, new_key),
     )
     report = reencrypt_table(dynamodb_client, job)
     assert report.ok
@@ -135,6 +127,14 @@ def test_kms_key_change(
         assert KmsKeyCheck(kms_client, new_key)(description, {}, context)
         assert not KmsKeyCheck(kms_client, kms_key_id)(description, {}, context)
     assert reencrypt_table(dynamodb_client, job).already_current == 15
+    # KmsKeyCheck (for providers built with enforce_key_id=False) agrees.
+    checked = ReencryptJob(
+        table_name=table,
+        old=CryptoConfig(materials_provider=old),
+        new=CryptoConfig(materials_provider=new),
+        current_check=KmsKeyCheck(kms_client, new_key),
+    )
+    assert reencrypt_table(dynamodb_client, checked).already_current == 15
 
 
 def test_reference_library_items_move_to_a_model(

@@ -148,6 +148,13 @@ def _error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+# IncorrectKeyException is AWS's answer to a KeyId that did not make the blob; moto answers
+# AccessDeniedException for the same request.
+_ITEM_DECRYPT_ERRORS = frozenset(
+    {"InvalidCiphertextException", "IncorrectKeyException", "AccessDeniedException"}
+)
+
+
 class AwsKmsMaterialsProvider:
     """Direct AWS KMS: every item write asks KMS for a new data key (``GenerateDataKey``)
     and every read asks KMS to decrypt it (``Decrypt``), bound to the table and item keys
@@ -163,6 +170,12 @@ class AwsKmsMaterialsProvider:
             ``AES/256`` and ``HmacSHA256/256``).
         decrypt_cache: an optional `KmsDecryptCache` for repeated reads (off by
             default; see its trade-offs).
+        enforce_key_id: send ``key_id`` with every ``Decrypt`` (the default), so that only
+            data keys of *this* KMS key are accepted. Without it (the reference library's
+            behaviour) KMS decrypts with whichever key made the blob, so anyone who can write
+            the table and use *some* key the reader may decrypt with can forge items that
+            verify. Turn it off only to read items of several keys with one provider (e.g.
+            after pointing an alias at a new key); prefer re-encrypting them.
     """
 
     __slots__ = (
@@ -172,6 +185,7 @@ class AwsKmsMaterialsProvider:
         "_decrypt_cache",
         "_description",
         "_grant_tokens",
+        "_enforce_key_id",
         "_key_id",
         "_signing_algorithm",
     )
@@ -184,6 +198,7 @@ class AwsKmsMaterialsProvider:
         grant_tokens: Iterable[str] = (),
         material_description: Mapping[str, str] | None = None,
         decrypt_cache: KmsDecryptCache | None = None,
+        enforce_key_id: bool = True,
     ) -> None:
         if not isinstance(key_id, str) or not key_id:
             raise ConfigurationError("key_id must be a non-empty KMS key id, ARN or alias")
@@ -214,6 +229,7 @@ class AwsKmsMaterialsProvider:
                 f"least {_MIN_WRITE_MAC_BITS} bits"
             )
         self._key_id = key_id
+        self._enforce_key_id = bool(enforce_key_id)
         self._client: Any = kms_client
         self._client_lock = threading.Lock()
         self._grant_tokens = tokens
@@ -263,11 +279,11 @@ class AwsKmsMaterialsProvider:
             response: Mapping[str, Any] = getattr(client, operation)(**params)
         except ClientError as exc:
             code = _error_code(exc)
-            if operation == "decrypt" and code == "InvalidCiphertextException":
-                # Wrong encryption context (item moved, key changed) or a tampered blob.
+            if operation == "decrypt" and code in _ITEM_DECRYPT_ERRORS:
+                # Wrong encryption context (item moved), a tampered blob, or a data key made by
+                # another KMS key than the one this provider enforces: the item is at fault.
                 raise DecryptionError(
-                    "AWS KMS refused to decrypt the item's data key (InvalidCiphertextException)",
-                    table=table,
+                    f"AWS KMS refused to decrypt the item's data key ({code})", table=table
                 ) from exc
             raise ProviderError(f"AWS KMS {operation} failed ({code})", table=table) from exc
         except BotoCoreError as exc:
@@ -348,7 +364,10 @@ class AwsKmsMaterialsProvider:
         cache_key = cache.make_key(self._key_id, blob, ec) if cache is not None else None
         keys = cache.get(cache_key) if cache is not None and cache_key is not None else None
         if keys is None:
-            response = self._call("decrypt", table, CiphertextBlob=blob, EncryptionContext=ec)
+            params: dict[str, Any] = {"CiphertextBlob": blob, "EncryptionContext": ec}
+            if self._enforce_key_id:
+                params["KeyId"] = self._key_id
+            response = self._call("decrypt", table, **params)
             try:
                 plaintext = response["Plaintext"]
             except KeyError as exc:
