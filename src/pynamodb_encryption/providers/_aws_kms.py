@@ -184,8 +184,8 @@ class AwsKmsMaterialsProvider:
         "_content_algorithm",
         "_decrypt_cache",
         "_description",
-        "_grant_tokens",
         "_enforce_key_id",
+        "_grant_tokens",
         "_key_id",
         "_signing_algorithm",
     )
