@@ -148,11 +148,9 @@ def _error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-# IncorrectKeyException is AWS's answer to a KeyId that did not make the blob; moto answers
-# AccessDeniedException for the same request.
-_ITEM_DECRYPT_ERRORS = frozenset(
-    {"InvalidCiphertextException", "IncorrectKeyException", "AccessDeniedException"}
-)
+# IncorrectKeyException is AWS's answer to a KeyId that did not make the blob (moto answers
+# AccessDeniedException, which on AWS means missing permissions: that stays a ProviderError).
+_ITEM_DECRYPT_ERRORS = frozenset({"InvalidCiphertextException", "IncorrectKeyException"})
 
 
 class AwsKmsMaterialsProvider:
