@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from _servers import (
     BACKENDS_ENV,
@@ -41,6 +42,15 @@ from _servers import (
     isolate_aws_environment,
     select_backends,
 )
+
+# CI machines are shared 2-core boxes: a per-example deadline would turn load into failures
+# (performance is measured in benchmarks/, never asserted). Examples stay random.
+settings.register_profile(
+    "pynamodb-encryption",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("pynamodb-encryption")
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
