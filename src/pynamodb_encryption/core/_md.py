@@ -56,32 +56,36 @@ def encode_material_description(description: Mapping[str, str]) -> bytes:
 
 def decode_material_description(data: bytes) -> dict[str, str]:
     """Parse, accepting any entry order (Java writes hash order); reject anything malformed."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
+    if type(data) is bytes:
+        buf = data
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        buf = bytes(data)
+    else:
         raise MaterialDescriptionError("material description must be binary")
-    buf = bytes(data)
-    if len(buf) < 4:
+    end = len(buf)
+    if end < 4:
         raise MaterialDescriptionError("material description is truncated")
     if buf[:4] != _VERSION:
         raise MaterialDescriptionError("unknown material description version")
+    # One flat loop: this runs for every item read, and per-field helper calls cost more than
+    # the parsing itself.
+    unpack = _U32.unpack_from
     result: dict[str, str] = {}
-    pos, end = 4, len(buf)
-    while pos < end:
-        key, pos = _read_text(buf, pos)
-        value, pos = _read_text(buf, pos)
-        if key in result:
-            raise MaterialDescriptionError("material description repeats a key")
-        result[key] = value
-    return result
-
-
-def _read_text(buf: bytes, pos: int) -> tuple[str, int]:
-    if pos + 4 > len(buf):
-        raise MaterialDescriptionError("material description is truncated")
-    (length,) = _U32.unpack_from(buf, pos)
-    pos += 4
-    if pos + length > len(buf):
-        raise MaterialDescriptionError("material description is truncated")
+    pos = 4
     try:
-        return buf[pos : pos + length].decode("utf-8"), pos + length
+        while pos < end:
+            if pos + 4 > end:
+                raise MaterialDescriptionError("material description is truncated")
+            stop = pos + 4 + unpack(buf, pos)[0]
+            if stop + 4 > end:
+                raise MaterialDescriptionError("material description is truncated")
+            key = buf[pos + 4 : stop].decode()
+            pos = stop + 4 + unpack(buf, stop)[0]
+            if pos > end:
+                raise MaterialDescriptionError("material description is truncated")
+            if key in result:
+                raise MaterialDescriptionError("material description repeats a key")
+            result[key] = buf[stop + 4 : pos].decode()
     except UnicodeDecodeError as exc:
         raise MaterialDescriptionError("material description is not UTF-8") from exc
+    return result
