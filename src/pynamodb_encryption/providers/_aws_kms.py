@@ -35,7 +35,7 @@ from ..errors import (
     ProviderError,
 )
 from ._cache import DerivedKeys, KmsDecryptCache
-from ._common import check_description, decode_b64, parse_algorithm
+from ._common import check_description, decode_b64, error_code, parse_algorithm
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -137,15 +137,6 @@ def _region_from_key_id(key_id: str) -> str | None:
         if len(parts) == 6 and parts[3]:
             return parts[3]
     return None
-
-
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        error = response.get("Error")
-        if isinstance(error, Mapping):
-            return str(error.get("Code", "unknown"))
-    return type(exc).__name__
 
 
 # IncorrectKeyException is AWS's answer to a KeyId that did not make the blob (moto answers
@@ -276,7 +267,7 @@ class AwsKmsMaterialsProvider:
         try:
             response: Mapping[str, Any] = getattr(client, operation)(**params)
         except ClientError as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if operation == "decrypt" and code in _ITEM_DECRYPT_ERRORS:
                 # Wrong encryption context (item moved), a tampered blob, or a data key made by
                 # another KMS key than the one this provider enforces: the item is at fault.

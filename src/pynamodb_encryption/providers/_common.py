@@ -87,3 +87,16 @@ def parse_algorithm(description: str, *, default_bits: int = 256) -> tuple[str, 
     if not (bits.isascii() and bits.isdigit()):
         raise InvalidMaterialDescriptionError("malformed algorithm description")
     return name, int(bits)
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ``ClientError`` (else the exception's type name).
+
+    Safe to put in a message: codes never carry request or response data.
+    """
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping):
+        error = response.get("Error")
+        if isinstance(error, Mapping):
+            return str(error.get("Code", "unknown"))
+    return type(exc).__name__

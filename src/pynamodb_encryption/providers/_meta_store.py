@@ -34,6 +34,7 @@ from ..errors import (
     PynamoDBEncryptionError,
     VersionAlreadyExistsError,
 )
+from ._common import error_code
 from ._wrapped import WrappedMaterialsProvider
 
 if TYPE_CHECKING:
@@ -78,15 +79,6 @@ def _check_version(version: object) -> int:
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise ConfigurationError("a material version must be an int >= 0")
     return version
-
-
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, Mapping):
-        error = response.get("Error")
-        if isinstance(error, Mapping):
-            return str(error.get("Code", "unknown"))
-    return type(exc).__name__
 
 
 class MetaStore:
@@ -193,7 +185,7 @@ class MetaStore:
                 delay = min(delay * 2, 2.0)
         except (ClientError, BotoCoreError) as exc:
             raise ProviderError(
-                f"could not create the meta table ({_error_code(exc)})", table=table_name
+                f"could not create the meta table ({error_code(exc)})", table=table_name
             ) from exc
 
     def _ddb(self) -> Any:
@@ -216,10 +208,10 @@ class MetaStore:
         try:
             return getattr(self._ddb(), operation)(TableName=self._table_name, **params)
         except ClientError as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise
             raise ProviderError(
-                f"meta store {operation} failed ({_error_code(exc)})",
+                f"meta store {operation} failed ({error_code(exc)})",
                 table=self._table_name,
                 material_name=material_name,
             ) from exc
