@@ -1,0 +1,27 @@
+"""The DB-ESDK structured encryption format: pure, no I/O (checked by import-linter).
+
+Public names are re-exported from `pynamodb_encryption.dbesdk`; import from there.
+"""
+
+from ._materials import (
+    BeaconKeyMaterials,
+    BranchKeyMaterials,
+    BranchKeyStore,
+    DbeDecryptionMaterials,
+    DbeEncryptionMaterials,
+    EncryptedDataKey,
+    Keyring,
+)
+from ._suites import DEFAULT_SUITE, DbeAlgorithmSuite
+
+__all__ = [
+    "DEFAULT_SUITE",
+    "BeaconKeyMaterials",
+    "BranchKeyMaterials",
+    "BranchKeyStore",
+    "DbeAlgorithmSuite",
+    "DbeDecryptionMaterials",
+    "DbeEncryptionMaterials",
+    "EncryptedDataKey",
+    "Keyring",
+]
