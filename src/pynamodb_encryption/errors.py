@@ -12,6 +12,7 @@ __all__ = [
     "DecryptionError",
     "EncryptionError",
     "InvalidMaterialDescriptionError",
+    "MissingMetaError",
     "NoKnownVersionError",
     "PlaintextItemError",
     "ProviderError",
@@ -58,6 +59,14 @@ class PynamoDBEncryptionError(Exception):
 
 class ConfigurationError(PynamoDBEncryptionError, ValueError):
     """The library was set up in a way that cannot work (keys, actions, model declaration)."""
+
+
+class MissingMetaError(ConfigurationError, AttributeError):
+    """A model has no ``Meta`` class, or no ``Meta.table_name``.
+
+    Also an ``AttributeError``, which is what PynamoDB raises there, so that code written for
+    plain models keeps catching it.
+    """
 
 
 class UnsupportedOperationError(PynamoDBEncryptionError):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, TypeVar
 
-from pynamodb.attributes import Attribute
+from pynamodb.attributes import Attribute, AttributeContainer
 from pynamodb.constants import ALL, ITEM
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -35,6 +35,7 @@ from ..core import (
     ItemEncryptor,
 )
 from ..errors import ConfigurationError, PlaintextItemError, UnsupportedOperationError
+from ._attributes import ProtectedAttribute, null_check_scope
 from ._expressions import (
     LocalUpdateError,
     apply_actions,
@@ -43,7 +44,7 @@ from ._expressions import (
     operand_names,
     target_name,
 )
-from ._plan import ClassPlan, PlaintextPolicy, build_plan, encryptor_for
+from ._plan import ClassPlan, PlaintextPolicy, build_plan, encryptor_for, require_meta
 
 __all__ = ["EncryptedMetaModel", "EncryptedModel"]
 
@@ -56,6 +57,25 @@ _CCFE = "ConditionalCheckFailedException"
 #: Attempts of the read / apply / conditional put cycle of ``update()`` under contention.
 DEFAULT_UPDATE_ATTEMPTS = 5
 _MASK = "<encrypted>"
+
+
+#: PynamoDB's classmethod as a plain function, to run it over `_InnerAttributes`.
+_UPDATE_ATTRIBUTE_TYPES: Any = vars(AttributeContainer)["_update_attribute_types"].__func__
+
+
+class _InnerAttributes:
+    """A model's attributes with each marker replaced by the attribute it wraps."""
+
+    __slots__ = ("_attributes",)
+
+    def __init__(self, cls: type[Model]) -> None:
+        self._attributes = {
+            name: attribute.inner if isinstance(attribute, ProtectedAttribute) else attribute
+            for name, attribute in cls.get_attributes().items()
+        }
+
+    def get_attributes(self) -> dict[str, Attribute[Any]]:
+        return self._attributes
 
 
 class EncryptedMetaModel(MetaModel):
@@ -143,7 +163,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     def _pde_plaintext_policy(cls) -> PlaintextPolicy:
         # Read at use time (only for unsigned items), so a deployment can flip it from
         # settings once a table has been rewritten.
-        policy = getattr(cls.Meta, "plaintext_policy", PlaintextPolicy.REQUIRE_ENCRYPTED)
+        policy = getattr(require_meta(cls), "plaintext_policy", PlaintextPolicy.REQUIRE_ENCRYPTED)
         if not isinstance(policy, PlaintextPolicy):
             raise ConfigurationError(
                 f"{cls.__name__}.Meta.plaintext_policy must be a PlaintextPolicy",
@@ -186,6 +206,27 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 "whole items whose signature can be verified",
                 table=cls.Meta.table_name,
             )
+
+    @classmethod
+    def _get_connection(cls) -> Any:
+        require_meta(cls)  # a MissingMetaError (still an AttributeError, as in PynamoDB)
+        return super()._get_connection()
+
+    # -----------------------------------------------------------------------------------------
+    # Markers inside PynamoDB's container machinery, which recurses by isinstance() on
+    # ListAttribute / MapAttribute and so would not see through a marker on its own.
+
+    def _container_serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        # to_simple_dict(), to_dynamodb_dict() and serialize(null_check=False) pass
+        # null_check=False here; PynamoDB hands it only to list and map attributes.
+        with null_check_scope(null_check):
+            return super()._container_serialize(null_check=null_check)
+
+    @classmethod
+    def _update_attribute_types(cls, attribute_values: dict[str, dict[str, Any]]) -> None:
+        # from_simple_dict() / from_dynamodb_dict(): PynamoDB's own walk, over the attributes
+        # the markers wrap, converts binary and set values nested in typed maps and lists.
+        _UPDATE_ATTRIBUTE_TYPES(_InnerAttributes(cls), attribute_values)
 
     # -----------------------------------------------------------------------------------------
     # Writes

@@ -23,13 +23,13 @@ from ..core import (
     ItemEncryptor,
     MaterialsProvider,
 )
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, MissingMetaError
 from ._attributes import ProtectedAttribute
 
 if TYPE_CHECKING:
     from pynamodb.models import Model
 
-__all__ = ["ClassPlan", "PlaintextPolicy", "build_plan", "encryptor_for"]
+__all__ = ["ClassPlan", "PlaintextPolicy", "build_plan", "encryptor_for", "require_meta"]
 
 RESERVED_NAMES = frozenset((SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE))
 
@@ -215,7 +215,38 @@ class _EncryptorCache:
     encryptor: ItemEncryptor
 
 
-_lock = threading.Lock()
+# Guards only the creation of a class's own lock (never held while a provider resolves), so
+# that a slow first use of one model (a KMS or settings lookup) never blocks another model.
+_locks_guard = threading.Lock()
+
+
+def _class_lock(cls: type[Model]) -> threading.Lock:
+    lock: threading.Lock | None = cls.__dict__.get("_pde_lock")
+    if lock is None:
+        with _locks_guard:
+            lock = cls.__dict__.get("_pde_lock")
+            if lock is None:
+                lock = threading.Lock()
+                # In the class's own __dict__: a subclass gets its own lock, not its parent's.
+                cls._pde_lock = lock  # type: ignore[attr-defined]
+    return lock
+
+
+def require_meta(cls: type[Model]) -> Any:
+    """The model's ``Meta``, checked to have a table name.
+
+    Raises:
+        MissingMetaError: no ``Meta`` class or no ``Meta.table_name``.
+    """
+    meta = getattr(cls, "Meta", None)
+    if meta is None:
+        raise MissingMetaError(
+            f"{cls.__name__} has no Meta class: declare one with table_name and "
+            "materials_provider (PynamoDB models require a Meta class)"
+        )
+    if not getattr(meta, "table_name", None):
+        raise MissingMetaError(f"{cls.__name__}.Meta.table_name is not set")
+    return meta
 
 
 def _resolve_provider(cls: type[Model], source: object) -> MaterialsProvider:
@@ -246,13 +277,13 @@ def _cached(cls: type[Model]) -> _EncryptorCache | None:
 def encryptor_for(cls: type[Model], plan: ClassPlan) -> ItemEncryptor:
     """The class's item encryptor, built on first use and rebuilt only when
     ``Meta.table_name`` or ``Meta.materials_provider`` is replaced."""
-    meta = cls.Meta
+    meta = require_meta(cls)
     table_name = meta.table_name
     source = getattr(meta, "materials_provider", None)
     cached = _cached(cls)
     if cached is not None and cached.table_name == table_name and cached.provider_source is source:
         return cached.encryptor
-    with _lock:
+    with _class_lock(cls):
         cached = _cached(cls)
         if (
             cached is not None
@@ -260,8 +291,6 @@ def encryptor_for(cls: type[Model], plan: ClassPlan) -> ItemEncryptor:
             and cached.provider_source is source
         ):
             return cached.encryptor
-        if not table_name:
-            raise ConfigurationError(f"{cls.__name__}.Meta.table_name is not set")
         provider = _resolve_provider(cls, source)
         encryptor = ItemEncryptor(
             table_name=table_name,
