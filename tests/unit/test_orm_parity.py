@@ -287,3 +287,64 @@ def test_signature_error_names_changed_actions_and_the_inspect_command() -> None
     assert "attribute actions" in message
     assert "pynamodb-encryption inspect --provider-config" in message
     assert "another key" in message  # tampering and other keys remain possible causes
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 9, point 8: Meta.key_action (the interop and the move to signed keys are tested on a
+# server in tests/interop/test_key_action_interop.py)
+
+
+def test_key_action_do_nothing_covers_table_and_index_keys_only() -> None:
+    from pynamodb.attributes import VersionAttribute
+    from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+    from pynamodb_encryption import CryptoAction
+
+    class ByStatus(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "by-status"
+            projection = AllProjection()
+
+        status = UnicodeAttribute(hash_key=True)
+
+    class Legacy(EncryptedModel):
+        class Meta:
+            table_name = "legacy"
+            host = CLOSED_PORT
+            materials_provider = provider
+            key_action = CryptoAction.DO_NOTHING
+
+        pk = UnicodeAttribute(hash_key=True)
+        sk = SignedAttribute(NumberAttribute(range_key=True))  # a marker wins
+        status = UnicodeAttribute()
+        by_status = ByStatus()
+        version = VersionAttribute()
+
+    actions = Legacy.get_attribute_actions()
+    assert actions.action("pk") is CryptoAction.DO_NOTHING
+    assert actions.action("status") is CryptoAction.DO_NOTHING
+    assert actions.action("sk") is CryptoAction.SIGN_ONLY
+    assert actions.action("version") is CryptoAction.SIGN_ONLY
+
+    # Written with signed keys (the default), read by the DO_NOTHING model: accepted.
+    class Signed(EncryptedModel):
+        class Meta:
+            table_name = "legacy"
+            host = CLOSED_PORT
+            materials_provider = provider
+
+        pk = UnicodeAttribute(hash_key=True)
+        sk = SignedAttribute(NumberAttribute(range_key=True))
+        status = UnicodeAttribute()
+        by_status = ByStatus()
+        version = VersionAttribute()
+
+    assert Signed.get_attribute_actions().action("pk") is CryptoAction.SIGN_ONLY
+    stored = Signed(pk="a", sk=1, status="s", version=1).serialize()
+    assert Legacy.from_raw_data(stored).status == "s"
+    # ...but not the other way round, and a tampered item is refused by both encryptors.
+    legacy_item = Legacy(pk="a", sk=1, status="s", version=1).serialize()
+    with pytest.raises(SignatureVerificationError):
+        Signed.from_raw_data(legacy_item)
+    with pytest.raises(SignatureVerificationError):
+        Legacy.from_raw_data({**stored, "version": {"N": "2"}})

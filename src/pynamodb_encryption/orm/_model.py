@@ -34,7 +34,12 @@ from ..core import (
     CryptoAction,
     ItemEncryptor,
 )
-from ..errors import ConfigurationError, PlaintextItemError, UnsupportedOperationError
+from ..errors import (
+    ConfigurationError,
+    PlaintextItemError,
+    SignatureVerificationError,
+    UnsupportedOperationError,
+)
 from ._attributes import ProtectedAttribute, null_check_scope
 from ._expressions import (
     LocalUpdateError,
@@ -44,7 +49,14 @@ from ._expressions import (
     operand_names,
     target_name,
 )
-from ._plan import ClassPlan, PlaintextPolicy, build_plan, encryptor_for, require_meta
+from ._plan import (
+    ClassPlan,
+    PlaintextPolicy,
+    build_plan,
+    encryptor_for,
+    require_meta,
+    signed_keys_encryptor_for,
+)
 
 __all__ = ["EncryptedMetaModel", "EncryptedModel"]
 
@@ -108,6 +120,11 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
       ``DO_NOTHING``;
     - ``plaintext_policy`` (optional): a `PlaintextPolicy`, default
       ``REQUIRE_ENCRYPTED``;
+    - ``key_action`` (optional): ``CryptoAction.SIGN_ONLY`` (default) signs the table and
+      index keys; ``CryptoAction.DO_NOTHING`` leaves them unsigned, the layout the reference
+      library writes under a ``DO_NOTHING`` default. Then an item can be moved to another key
+      undetected: use it only to read such a table while moving it to signed keys
+      (docs/migration.md). Reads also accept items whose keys are signed;
     - ``update_attempts`` (optional): read / apply / put cycles ``update()`` tries under
       contention, default 5.
 
@@ -157,7 +174,19 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 "PlaintextPolicy.ALLOW_PLAINTEXT_READ",
                 table=cls.Meta.table_name,
             )
-        return cls._pde_encryptor().decrypt(raw)
+        try:
+            return cls._pde_encryptor().decrypt(raw)
+        except SignatureVerificationError:
+            # Meta.key_action = DO_NOTHING: also accept an item whose keys are signed (the
+            # stronger check), so that readers keep working while a table moves to signed keys.
+            signed_keys = signed_keys_encryptor_for(cls, cls._pde_plan)
+            if signed_keys is None:
+                raise
+            try:
+                return signed_keys.decrypt(raw)
+            except SignatureVerificationError:
+                pass
+            raise
 
     @classmethod
     def _pde_plaintext_policy(cls) -> PlaintextPolicy:
