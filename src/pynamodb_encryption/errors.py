@@ -89,7 +89,11 @@ class DecryptionError(PynamoDBEncryptionError):
 
 
 class SignatureVerificationError(DecryptionError):
-    """The signature does not match: the item was changed, moved or signed with another key."""
+    """The signature does not match: the item was written with other attribute actions (the
+    usual cause in development), or it was changed, moved or signed with another key.
+
+    ``pynamodb-encryption inspect --provider-config`` finds which actions verify an item.
+    """
 
 
 class InvalidMaterialDescriptionError(DecryptionError):
