@@ -12,6 +12,7 @@ __all__ = [
     "DecryptionError",
     "EncryptionError",
     "InvalidMaterialDescriptionError",
+    "MissingMetaError",
     "NoKnownVersionError",
     "PlaintextItemError",
     "ProviderError",
@@ -60,6 +61,14 @@ class ConfigurationError(PynamoDBEncryptionError, ValueError):
     """The library was set up in a way that cannot work (keys, actions, model declaration)."""
 
 
+class MissingMetaError(ConfigurationError, AttributeError):
+    """A model has no ``Meta`` class, or no ``Meta.table_name``.
+
+    Also an ``AttributeError``, which is what PynamoDB raises there, so that code written for
+    plain models keeps catching it.
+    """
+
+
 class UnsupportedOperationError(PynamoDBEncryptionError):
     """The operation cannot be carried out without breaking encryption or signatures.
 
@@ -80,7 +89,11 @@ class DecryptionError(PynamoDBEncryptionError):
 
 
 class SignatureVerificationError(DecryptionError):
-    """The signature does not match: the item was changed, moved or signed with another key."""
+    """The signature does not match: the item was written with other attribute actions (the
+    usual cause in development), or it was changed, moved or signed with another key.
+
+    ``pynamodb-encryption inspect --provider-config`` finds which actions verify an item.
+    """
 
 
 class InvalidMaterialDescriptionError(DecryptionError):

@@ -502,8 +502,11 @@ class ItemEncryptor:
         except Exception as exc:
             raise SignatureVerificationError("signature verification failed", table=table) from exc
         raise SignatureVerificationError(
-            "the item signature does not match: the item was changed, moved, or signed with "
-            "another key",
+            "the item signature does not match: the reader and the writer used different "
+            "attribute actions (a field that turned signed or encrypted, keys signed or not: "
+            "the usual cause in development), or the item was changed, moved, or signed with "
+            "another key; `pynamodb-encryption inspect --provider-config` finds which actions "
+            "verify",
             table=table,
         )
 

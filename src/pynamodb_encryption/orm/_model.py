@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, TypeVar
 
-from pynamodb.attributes import Attribute
+from pynamodb.attributes import Attribute, AttributeContainer
 from pynamodb.constants import ALL, ITEM
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -34,7 +34,13 @@ from ..core import (
     CryptoAction,
     ItemEncryptor,
 )
-from ..errors import ConfigurationError, PlaintextItemError, UnsupportedOperationError
+from ..errors import (
+    ConfigurationError,
+    PlaintextItemError,
+    SignatureVerificationError,
+    UnsupportedOperationError,
+)
+from ._attributes import ProtectedAttribute, null_check_scope
 from ._expressions import (
     LocalUpdateError,
     apply_actions,
@@ -43,7 +49,14 @@ from ._expressions import (
     operand_names,
     target_name,
 )
-from ._plan import ClassPlan, PlaintextPolicy, build_plan, encryptor_for
+from ._plan import (
+    ClassPlan,
+    PlaintextPolicy,
+    build_plan,
+    encryptor_for,
+    require_meta,
+    signed_keys_encryptor_for,
+)
 
 __all__ = ["EncryptedMetaModel", "EncryptedModel"]
 
@@ -56,6 +69,25 @@ _CCFE = "ConditionalCheckFailedException"
 #: Attempts of the read / apply / conditional put cycle of ``update()`` under contention.
 DEFAULT_UPDATE_ATTEMPTS = 5
 _MASK = "<encrypted>"
+
+
+#: PynamoDB's classmethod as a plain function, to run it over `_InnerAttributes`.
+_UPDATE_ATTRIBUTE_TYPES: Any = vars(AttributeContainer)["_update_attribute_types"].__func__
+
+
+class _InnerAttributes:
+    """A model's attributes with each marker replaced by the attribute it wraps."""
+
+    __slots__ = ("_attributes",)
+
+    def __init__(self, cls: type[Model]) -> None:
+        self._attributes = {
+            name: attribute.inner if isinstance(attribute, ProtectedAttribute) else attribute
+            for name, attribute in cls.get_attributes().items()
+        }
+
+    def get_attributes(self) -> dict[str, Attribute[Any]]:
+        return self._attributes
 
 
 class EncryptedMetaModel(MetaModel):
@@ -88,6 +120,11 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
       ``DO_NOTHING``;
     - ``plaintext_policy`` (optional): a `PlaintextPolicy`, default
       ``REQUIRE_ENCRYPTED``;
+    - ``key_action`` (optional): ``CryptoAction.SIGN_ONLY`` (default) signs the table and
+      index keys; ``CryptoAction.DO_NOTHING`` leaves them unsigned, the layout the reference
+      library writes under a ``DO_NOTHING`` default. Then an item can be moved to another key
+      undetected: use it only to read such a table while moving it to signed keys
+      (docs/migration.md). Reads also accept items whose keys are signed;
     - ``update_attempts`` (optional): read / apply / put cycles ``update()`` tries under
       contention, default 5.
 
@@ -137,13 +174,25 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 "PlaintextPolicy.ALLOW_PLAINTEXT_READ",
                 table=cls.Meta.table_name,
             )
-        return cls._pde_encryptor().decrypt(raw)
+        try:
+            return cls._pde_encryptor().decrypt(raw)
+        except SignatureVerificationError:
+            # Meta.key_action = DO_NOTHING: also accept an item whose keys are signed (the
+            # stronger check), so that readers keep working while a table moves to signed keys.
+            signed_keys = signed_keys_encryptor_for(cls, cls._pde_plan)
+            if signed_keys is None:
+                raise
+            try:
+                return signed_keys.decrypt(raw)
+            except SignatureVerificationError:
+                pass
+            raise
 
     @classmethod
     def _pde_plaintext_policy(cls) -> PlaintextPolicy:
         # Read at use time (only for unsigned items), so a deployment can flip it from
         # settings once a table has been rewritten.
-        policy = getattr(cls.Meta, "plaintext_policy", PlaintextPolicy.REQUIRE_ENCRYPTED)
+        policy = getattr(require_meta(cls), "plaintext_policy", PlaintextPolicy.REQUIRE_ENCRYPTED)
         if not isinstance(policy, PlaintextPolicy):
             raise ConfigurationError(
                 f"{cls.__name__}.Meta.plaintext_policy must be a PlaintextPolicy",
@@ -186,6 +235,27 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 "whole items whose signature can be verified",
                 table=cls.Meta.table_name,
             )
+
+    @classmethod
+    def _get_connection(cls) -> Any:
+        require_meta(cls)  # a MissingMetaError (still an AttributeError, as in PynamoDB)
+        return super()._get_connection()
+
+    # -----------------------------------------------------------------------------------------
+    # Markers inside PynamoDB's container machinery, which recurses by isinstance() on
+    # ListAttribute / MapAttribute and so would not see through a marker on its own.
+
+    def _container_serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        # to_simple_dict(), to_dynamodb_dict() and serialize(null_check=False) pass
+        # null_check=False here; PynamoDB hands it only to list and map attributes.
+        with null_check_scope(null_check):
+            return super()._container_serialize(null_check=null_check)
+
+    @classmethod
+    def _update_attribute_types(cls, attribute_values: dict[str, dict[str, Any]]) -> None:
+        # from_simple_dict() / from_dynamodb_dict(): PynamoDB's own walk, over the attributes
+        # the markers wrap, converts binary and set values nested in typed maps and lists.
+        _UPDATE_ATTRIBUTE_TYPES(_InnerAttributes(cls), attribute_values)
 
     # -----------------------------------------------------------------------------------------
     # Writes
