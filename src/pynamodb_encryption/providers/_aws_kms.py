@@ -130,6 +130,26 @@ def kms_encryption_context(
     return ec
 
 
+def _checked_data_key(plaintext: object, operation: str, table: str | None) -> bytes:
+    """The data key KMS returned, refused unless it is exactly the 32 bytes asked for.
+
+    Every writer (ours, the Python and Java references) asks for 32 bytes; anything else is a
+    misbehaving client or endpoint, and HKDF would otherwise stretch even a 1-byte "key" into
+    keys that look fine and protect nothing.
+    """
+    if not isinstance(plaintext, (bytes, bytearray, memoryview)):
+        raise ProviderError(
+            f"AWS KMS {operation} returned a data key that is not bytes", table=table
+        )
+    if len(plaintext) != _IKM_BYTES:
+        # The length is not secret (it is fixed by the format); the bytes are never shown.
+        raise ProviderError(
+            f"AWS KMS {operation} returned a data key of {len(plaintext)} bytes, not {_IKM_BYTES}",
+            table=table,
+        )
+    return bytes(plaintext)
+
+
 def _region_from_key_id(key_id: str) -> str | None:
     # arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>; bare ids and aliases have none.
     if key_id.startswith("arn:"):
@@ -300,12 +320,16 @@ class AwsKmsMaterialsProvider:
         try:
             plaintext = response["Plaintext"]
             blob = response["CiphertextBlob"]
-        except KeyError as exc:
+        except (KeyError, TypeError) as exc:
             raise ProviderError(
                 "AWS KMS GenerateDataKey returned no data key", table=table
             ) from exc
+        if not isinstance(blob, bytes) or not blob:
+            raise ProviderError(
+                "AWS KMS GenerateDataKey returned no encrypted data key", table=table
+            )
         keys = derive_keys(
-            plaintext,
+            _checked_data_key(plaintext, "GenerateDataKey", table),
             content_algorithm=self._content_algorithm,
             signing_algorithm=self._signing_algorithm,
         )
@@ -359,10 +383,12 @@ class AwsKmsMaterialsProvider:
             response = self._call("decrypt", table, **params)
             try:
                 plaintext = response["Plaintext"]
-            except KeyError as exc:
+            except (KeyError, TypeError) as exc:
                 raise ProviderError("AWS KMS Decrypt returned no plaintext", table=table) from exc
             keys = derive_keys(
-                plaintext, content_algorithm=content_algorithm, signing_algorithm=signing_algorithm
+                _checked_data_key(plaintext, "Decrypt", table),
+                content_algorithm=content_algorithm,
+                signing_algorithm=signing_algorithm,
             )
             if cache is not None and cache_key is not None:
                 cache.put(cache_key, keys)

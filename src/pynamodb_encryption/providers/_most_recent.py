@@ -21,6 +21,7 @@ from ..core import DecryptionMaterials, EncryptionContext, EncryptionMaterials
 from ..core._md import MD_META_ID
 from ..errors import ConfigurationError, InvalidMaterialDescriptionError, NoKnownVersionError
 from ._cache import LruCache
+from ._common import reference_names
 from ._meta_store import MetaStore, check_material_name
 from ._wrapped import WrappedMaterialsProvider
 
@@ -73,6 +74,18 @@ class MostRecentProvider:
         "_ttl",
     )
 
+    @reference_names(
+        "MostRecentProvider",
+        {
+            "provider_store": "meta_store=",
+            "keystore": "meta_store=",
+            "version_ttl": "ttl_seconds=",
+            "ttlInMillis": "ttl_seconds= (in seconds)",
+            "materialName": "material_name=",
+            "maxCacheSize": "cache_size=",
+        },
+        positional=1,
+    )
     def __init__(
         self,
         *,
