@@ -68,7 +68,12 @@ class UnsupportedOperationError(PynamoDBEncryptionError):
 
 
 class EncryptionError(PynamoDBEncryptionError):
-    """An item could not be encrypted or signed; nothing was written."""
+    """An item could not be encrypted or signed; nothing was written.
+
+    Among the causes: a value DynamoDB could not store in the clear, such as one nesting
+    lists or maps deeper than DynamoDB's 32 levels, or encrypted attributes over its 400 KB
+    item size (checked before anything is sent, so that every item written can be read back).
+    """
 
 
 class DecryptionError(PynamoDBEncryptionError):

@@ -88,6 +88,9 @@ class _ResourceShape(ItemShape):
                 continue
             except (TypeError, ValueError, ArithmeticError) as exc:
                 cause = type(exc).__name__
+            except RecursionError:
+                # boto3's serializer recurses without a bound; DynamoDB allows 32 levels.
+                cause = "nested far deeper than DynamoDB's 32 levels"
             # Raised outside the except block, with no cause or context: boto3's message (and
             # so the chained exception) quotes the value, which may be plaintext.
             raise EncryptionError(

@@ -27,6 +27,7 @@ from ..errors import (
 )
 from ._actions import AttributeActions, CryptoAction
 from ._codec import (
+    MAX_ITEM_BYTES,
     CodecError,
     Dialect,
     deserialize,
@@ -352,6 +353,13 @@ class ItemEncryptor:
                         ) from exc
 
         if cipher is not None:
+            # Each ciphertext is longer than its plaintext: past this the stored item is
+            # certainly over DynamoDB's limit, and the reader would refuse the value anyway.
+            if sum(map(len, plaintexts)) > MAX_ITEM_BYTES:
+                raise EncryptionError(
+                    "the encrypted attributes exceed DynamoDB's 400 KB item size",
+                    table=self._table_name,
+                )
             for name, blob in zip(plan.encrypted, cipher.encrypt_all(plaintexts, ivs), strict=True):
                 out[name] = {"B": blob}
                 value_digests[name] = _sha256(_B_HEADER(_TAG_B, len(blob)) + blob).digest()
