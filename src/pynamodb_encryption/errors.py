@@ -57,7 +57,12 @@ class PynamoDBEncryptionError(Exception):
 
 
 class ConfigurationError(PynamoDBEncryptionError, ValueError):
-    """The library was set up in a way that cannot work (keys, actions, model declaration)."""
+    """The library was set up in a way that cannot work (keys, actions, model declaration).
+
+    Raised by constructors for an argument of the wrong type or value (never a bare
+    ``TypeError``), for the reference library's keyword names (the message names ours), and
+    on first use when an object given as a boto3 client is not one.
+    """
 
 
 class UnsupportedOperationError(PynamoDBEncryptionError):

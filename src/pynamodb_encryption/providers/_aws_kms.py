@@ -35,7 +35,15 @@ from ..errors import (
     ProviderError,
 )
 from ._cache import DerivedKeys, KmsDecryptCache
-from ._common import check_description, decode_b64, error_code, parse_algorithm
+from ._common import (
+    check_description,
+    decode_b64,
+    error_code,
+    parse_algorithm,
+)
+from ._common import (
+    client_method as _client_method,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -211,8 +219,8 @@ class AwsKmsMaterialsProvider:
     ) -> None:
         if not isinstance(key_id, str) or not key_id:
             raise ConfigurationError("key_id must be a non-empty KMS key id, ARN or alias")
-        if isinstance(grant_tokens, str):
-            raise ConfigurationError("grant_tokens must be a sequence of strings, not a string")
+        if isinstance(grant_tokens, (str, bytes)) or not isinstance(grant_tokens, Iterable):
+            raise ConfigurationError("grant_tokens must be a sequence of strings")
         tokens = tuple(grant_tokens)
         if not all(isinstance(token, str) for token in tokens):
             raise ConfigurationError("grant_tokens must be strings")
@@ -283,9 +291,9 @@ class AwsKmsMaterialsProvider:
 
         if self._grant_tokens:
             params["GrantTokens"] = list(self._grant_tokens)
-        client = self._kms()
+        method = _client_method(self._kms(), operation, "kms_client must be a boto3 KMS client")
         try:
-            response: Mapping[str, Any] = getattr(client, operation)(**params)
+            response: Mapping[str, Any] = method(**params)
         except ClientError as exc:
             code = error_code(exc)
             if operation == "decrypt" and code in _ITEM_DECRYPT_ERRORS:

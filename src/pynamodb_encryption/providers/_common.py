@@ -6,7 +6,7 @@ import base64
 import binascii
 import functools
 from collections.abc import Callable, Mapping
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from ..core import RsaPrivateKey, Signer, SymmetricKey, Verifier
 from ..core._keys import is_signing_algorithm
@@ -145,3 +145,16 @@ def error_code(exc: BaseException) -> str:
         if isinstance(error, Mapping):
             return str(error.get("Code", "unknown"))
     return type(exc).__name__
+
+
+def client_method(client: object, operation: str, what: str) -> Callable[..., Any]:
+    """``client.<operation>``, or a `ConfigurationError` saying what the client should be.
+
+    Checked on use, not in constructors: those make no call on the client, and a wrong object
+    (a boto3 resource or ``Table`` where a client belongs) would otherwise surface as an
+    ``AttributeError`` from inside the provider.
+    """
+    method: object = getattr(client, operation, None)
+    if not callable(method):
+        raise ConfigurationError(what)
+    return method

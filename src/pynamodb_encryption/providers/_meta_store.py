@@ -34,7 +34,7 @@ from ..errors import (
     PynamoDBEncryptionError,
     VersionAlreadyExistsError,
 )
-from ._common import error_code, reference_names
+from ._common import client_method, error_code, reference_names
 from ._wrapped import WrappedMaterialsProvider
 
 if TYPE_CHECKING:
@@ -228,8 +228,11 @@ class MetaStore:
     def _call(self, operation: str, material_name: str, **params: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        method = client_method(
+            self._ddb(), operation, "dynamodb_client must be a boto3 DynamoDB client"
+        )
         try:
-            return getattr(self._ddb(), operation)(TableName=self._table_name, **params)
+            return method(TableName=self._table_name, **params)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise
