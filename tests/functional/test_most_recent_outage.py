@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -212,3 +213,60 @@ def test_a_deleted_version_is_dropped_not_served(
     clock.now += TTL + 1
     with pytest.raises(NoKnownVersionError):
         encryptor.decrypt(stored)
+
+
+def test_threads_never_queue_behind_a_failing_meta_store(
+    store: MetaStore, outage: tuple[Any, Outage]
+) -> None:
+    """8 threads encrypt during an outage whose requests each hang 50 ms before failing: at
+    most one caller at a time pays for a retry; the others go on with the cached version."""
+    _, hook = outage
+    clock = FakeClock()
+    provider = MostRecentProvider(
+        meta_store=store, material_name="busy", ttl_seconds=TTL, clock=clock, outage_retry_seconds=0
+    )
+    encryptor = _encryptor(provider)
+    encryptor.encrypt({"pk": {"S": "k"}, "secret": {"S": SECRET}})
+    slow = threading.Event()
+    in_flight = [0, 0]  # now, most at once
+    refused_before = hook.refused
+    lock = threading.Lock()
+    inner = hook.__call__
+
+    def hanging(request: Any, **kwargs: Any) -> Any:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+        slow.wait(0.05)
+        with lock:
+            in_flight[0] -= 1
+        return inner(request, **kwargs)
+
+    client, _ = outage
+    client.meta.events.unregister("before-send.dynamodb", hook)
+    client.meta.events.register("before-send.dynamodb", hanging)
+    hook.on = True
+    # A first failure starts the outage; from then on nobody waits for the meta store.
+    clock.now += TTL + 1
+    encryptor.encrypt({"pk": {"S": "k"}, "secret": {"S": SECRET}})
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(5):
+                encryptor.encrypt({"pk": {"S": "k"}, "secret": {"S": SECRET}})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        client.meta.events.unregister("before-send.dynamodb", hanging)
+        client.meta.events.register("before-send.dynamodb", hook)
+    assert errors == []
+    assert in_flight[1] == 1
+    assert hook.refused > refused_before + 1  # retries did happen, one at a time
