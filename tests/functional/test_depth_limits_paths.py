@@ -20,7 +20,6 @@ from pynamodb_encryption import (
     SymmetricKey,
 )
 from pynamodb_encryption.boto3 import EncryptedClient, EncryptedTable
-from pynamodb_encryption.core._codec import MAX_NESTING
 from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel
 
 SECRET = "s3cr3t-plaintext"
@@ -29,8 +28,9 @@ PROVIDER = StaticMaterialsProvider(
     signing_key=SymmetricKey(bytes(range(32, 64)), "HmacSHA256"),
 )
 ACTIONS = AttributeActions(CryptoAction.ENCRYPT_AND_SIGN)
-#: Lists a top-level value may nest (DynamoDB refuses one more in the clear).
-MAX_CONTAINERS = MAX_NESTING - 1
+#: Lists a top-level value may nest: DynamoDB's "32 levels" count the item, and DynamoDB Local
+#: refuses one more in the clear.
+MAX_CONTAINERS = 31
 
 
 def nested_list(containers: int) -> Any:
@@ -113,3 +113,18 @@ def test_client_helper_refuses_too_deep(dynamodb_client: Any, table: str) -> Non
     )
     got = client.get_item(TableName=table, Key={"pk": {"S": "ok"}}, ConsistentRead=True)["Item"]
     assert got["payload"] == nested_ddb(MAX_CONTAINERS)
+
+
+def test_helpers_refuse_an_encrypted_item_over_400_kb_before_sending(
+    dynamodb_client: Any, table: str
+) -> None:
+    client = EncryptedClient(
+        client=dynamodb_client, materials_provider=PROVIDER, attribute_actions=ACTIONS
+    )
+    with pytest.raises(EncryptionError) as info:
+        client.put_item(
+            TableName=table,
+            Item={"pk": {"S": "big"}, "a": {"B": bytes(210_000)}, "b": {"B": bytes(210_000)}},
+        )
+    assert "400 KB" in str(info.value)
+    assert _count(dynamodb_client, table) == 0
