@@ -31,6 +31,7 @@ from pynamodb_encryption.core._codec import (
     deserialize,
     serialize,
 )
+from pynamodb_encryption.core._python_values import from_ddb
 
 SECRET = "s3cr3t-plaintext"
 PROVIDER = StaticMaterialsProvider(
@@ -157,6 +158,19 @@ def test_whatever_is_written_reads_back(value: dict[str, Any]) -> None:
             deserialize(_unchecked(value))
         return
     assert ENCRYPTOR.decrypt(stored) == {"pk": {"S": "p"}, "secret": canonical(value)}
+
+
+@settings(max_examples=40)
+@given(value=values_near_the_limits())
+def test_whatever_the_plain_values_api_writes_reads_back(value: dict[str, Any]) -> None:
+    python = from_ddb(value)
+    try:
+        stored = ENCRYPTOR.encrypt_python({"pk": "p", "secret": python})
+    except EncryptionError:
+        with pytest.raises(CodecError):
+            deserialize(_unchecked(value))
+        return
+    assert ENCRYPTOR.decrypt_python(stored)["secret"] == from_ddb(canonical(value))
 
 
 def _unchecked(value: dict[str, Any]) -> bytes:
