@@ -146,7 +146,7 @@ def values_near_the_limits(draw: Any) -> dict[str, Any]:
     return value
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(value=values_near_the_limits())
 def test_whatever_is_written_reads_back(value: dict[str, Any]) -> None:
     item = {"pk": {"S": "p"}, "secret": value}
@@ -160,7 +160,7 @@ def test_whatever_is_written_reads_back(value: dict[str, Any]) -> None:
     assert ENCRYPTOR.decrypt(stored) == {"pk": {"S": "p"}, "secret": canonical(value)}
 
 
-@settings(max_examples=40)
+@settings(max_examples=30)
 @given(value=values_near_the_limits())
 def test_whatever_the_plain_values_api_writes_reads_back(value: dict[str, Any]) -> None:
     python = from_ddb(value)
