@@ -333,3 +333,17 @@ def test_item_encryptor_configuration_mistakes_are_configuration_errors() -> Non
     ]:
         with pytest.raises(ConfigurationError):
             ItemEncryptor(**{**good, argument: bad})
+
+
+def test_provider_methods_check_their_context() -> None:
+    providers: list[Any] = [
+        STATIC,
+        pe.WrappedMaterialsProvider(wrapping_key=AES, unwrapping_key=AES, signing_key=HMAC),
+        pe.AwsKmsMaterialsProvider(key_id="alias/app", kms_client=FakeKms()),  # type: ignore[arg-type]
+        pe.MostRecentProvider(meta_store=_meta_store(), material_name="m", ttl_seconds=1),
+    ]
+    for provider in providers:
+        for bad in BAD_VALUES:
+            for method in (provider.encryption_materials, provider.decryption_materials):
+                with pytest.raises(ConfigurationError):
+                    method(bad)

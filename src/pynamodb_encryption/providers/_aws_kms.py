@@ -36,13 +36,12 @@ from ..errors import (
 )
 from ._cache import DerivedKeys, KmsDecryptCache
 from ._common import (
+    check_context,
     check_description,
+    client_method,
     decode_b64,
     error_code,
     parse_algorithm,
-)
-from ._common import (
-    client_method as _client_method,
 )
 
 if TYPE_CHECKING:
@@ -291,7 +290,7 @@ class AwsKmsMaterialsProvider:
 
         if self._grant_tokens:
             params["GrantTokens"] = list(self._grant_tokens)
-        method = _client_method(self._kms(), operation, "kms_client must be a boto3 KMS client")
+        method = client_method(self._kms(), operation, "kms_client must be a boto3 KMS client")
         try:
             response: Mapping[str, Any] = method(**params)
         except ClientError as exc:
@@ -312,6 +311,7 @@ class AwsKmsMaterialsProvider:
     # -- MaterialsProvider -------------------------------------------------------------
 
     def encryption_materials(self, context: EncryptionContext) -> EncryptionMaterials:
+        check_context(context)
         table = context.table_name
         ec = kms_encryption_context(
             context,
@@ -359,6 +359,7 @@ class AwsKmsMaterialsProvider:
         )
 
     def decryption_materials(self, context: EncryptionContext) -> DecryptionMaterials:
+        check_context(context)
         table = context.table_name
         description = context.material_description
         content_algorithm = description.get(MD_CONTENT_KEY_ALGORITHM)

@@ -8,7 +8,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
-from ..core import RsaPrivateKey, Signer, SymmetricKey, Verifier
+from ..core import EncryptionContext, RsaPrivateKey, Signer, SymmetricKey, Verifier
 from ..core._keys import is_signing_algorithm
 from ..errors import ConfigurationError, InvalidMaterialDescriptionError
 
@@ -158,3 +158,12 @@ def client_method(client: object, operation: str, what: str) -> Callable[..., An
     if not callable(method):
         raise ConfigurationError(what)
     return method
+
+
+def check_context(context: object) -> None:
+    """Providers are public: a caller other than the item encryptor gets a
+    `ConfigurationError`, not an ``AttributeError`` from deep inside, for a wrong argument."""
+    if not isinstance(context, EncryptionContext):
+        raise ConfigurationError(
+            f"context must be an EncryptionContext, got {type(context).__name__}"
+        )

@@ -32,7 +32,7 @@ from ..errors import (
     ProviderError,
 )
 from ._cache import LruCache
-from ._common import reference_names
+from ._common import check_context, reference_names
 from ._meta_store import MetaStore, check_material_name
 from ._wrapped import WrappedMaterialsProvider
 
@@ -193,6 +193,7 @@ class MostRecentProvider:
     # -- encrypt ----------------------------------------------------------------------
 
     def encryption_materials(self, context: EncryptionContext) -> EncryptionMaterials:
+        check_context(context)
         return self._current_provider().encryption_materials(context)
 
     def _current_provider(self) -> WrappedMaterialsProvider:
@@ -281,6 +282,7 @@ class MostRecentProvider:
     # -- decrypt ----------------------------------------------------------------------
 
     def decryption_materials(self, context: EncryptionContext) -> DecryptionMaterials:
+        check_context(context)
         try:
             version = version_from_description(context.material_description)
         except InvalidMaterialDescriptionError as exc:
