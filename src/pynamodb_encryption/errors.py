@@ -58,7 +58,12 @@ class PynamoDBEncryptionError(Exception):
 
 
 class ConfigurationError(PynamoDBEncryptionError, ValueError):
-    """The library was set up in a way that cannot work (keys, actions, model declaration)."""
+    """The library was set up in a way that cannot work (keys, actions, model declaration).
+
+    Raised by constructors for an argument of the wrong type or value (never a bare
+    ``TypeError``), for the reference library's keyword names (the message names ours), and
+    on first use when an object given as a boto3 client is not one.
+    """
 
 
 class MissingMetaError(ConfigurationError, AttributeError):
@@ -77,7 +82,12 @@ class UnsupportedOperationError(PynamoDBEncryptionError):
 
 
 class EncryptionError(PynamoDBEncryptionError):
-    """An item could not be encrypted or signed; nothing was written."""
+    """An item could not be encrypted or signed; nothing was written.
+
+    Among the causes: a value DynamoDB could not store in the clear, such as one nesting
+    lists or maps deeper than DynamoDB's 32 levels, or encrypted attributes over its 400 KB
+    item size (checked before anything is sent, so that every item written can be read back).
+    """
 
 
 class DecryptionError(PynamoDBEncryptionError):

@@ -30,6 +30,7 @@ from ..core import (
     MaterialsProvider,
 )
 from ..core._codec import CodecError, serialize
+from ..core._encryptor import check_configuration
 from ..errors import (
     ConfigurationError,
     DecryptionError,
@@ -88,6 +89,9 @@ class _ResourceShape(ItemShape):
                 continue
             except (TypeError, ValueError, ArithmeticError) as exc:
                 cause = type(exc).__name__
+            except RecursionError:
+                # boto3's serializer recurses without a bound; DynamoDB allows 32 levels.
+                cause = "nested far deeper than DynamoDB's 32 levels"
             # Raised outside the except block, with no cause or context: boto3's message (and
             # so the chained exception) quotes the value, which may be plaintext.
             raise EncryptionError(
@@ -162,23 +166,10 @@ class Engine:
         attribute_actions: AttributeActions | None,
         table_infos: TableInfoCache,
     ) -> None:
-        if not isinstance(materials_provider, MaterialsProvider):
-            raise ConfigurationError(
-                "materials_provider must have encryption_materials() and "
-                "decryption_materials() (a pynamodb_encryption provider)"
-            )
         if attribute_actions is None:
             attribute_actions = AttributeActions()
-        if not isinstance(attribute_actions, AttributeActions):
-            raise ConfigurationError(
-                "attribute_actions must be a pynamodb_encryption AttributeActions"
-            )
-        for reserved in _RESERVED:
-            if reserved in attribute_actions.attribute_actions:
-                raise ConfigurationError(
-                    "the signature and material description attributes cannot have actions",
-                    attribute=reserved,
-                )
+        # The same checks as every ItemEncryptor this engine builds, made once up front.
+        check_configuration(attribute_actions, materials_provider)
         self._provider = materials_provider
         self._actions = attribute_actions
         self.table_infos = table_infos

@@ -43,6 +43,11 @@ class AttributeActions:
             raise ConfigurationError(
                 f"default_action must be a CryptoAction, got {type(default_action).__name__}"
             )
+        if attribute_actions is not None and not isinstance(attribute_actions, Mapping):
+            raise ConfigurationError(
+                "attribute_actions must map attribute names to CryptoAction values, got "
+                f"{type(attribute_actions).__name__}"
+            )
         overrides = dict(attribute_actions or {})
         for name, action in overrides.items():
             if not isinstance(name, str):

@@ -27,6 +27,7 @@ from ..errors import (
 )
 from ._actions import AttributeActions, CryptoAction
 from ._codec import (
+    MAX_ITEM_BYTES,
     CodecError,
     Dialect,
     deserialize,
@@ -163,6 +164,27 @@ class _Plan:
     signing_order: tuple[tuple[str, bytes, bool], ...]
 
 
+def check_configuration(attribute_actions: object, materials_provider: object) -> None:
+    """The checks of a configuration that `ItemEncryptor` makes, for the boto3 helpers too
+    (which check at construction, before they know a table)."""
+    if not isinstance(attribute_actions, AttributeActions):
+        raise ConfigurationError(
+            "attribute_actions must be a pynamodb_encryption AttributeActions, got "
+            f"{type(attribute_actions).__name__}"
+        )
+    if not isinstance(materials_provider, MaterialsProvider):
+        raise ConfigurationError(
+            "materials_provider must have encryption_materials() and decryption_materials() "
+            "(a pynamodb_encryption provider)"
+        )
+    for reserved in RESERVED_ATTRIBUTES:
+        if reserved in attribute_actions.attribute_actions:
+            raise ConfigurationError(
+                "the signature and material description attributes cannot have actions",
+                attribute=reserved,
+            )
+
+
 # Bounds the per-encryptor plan cache: a table whose items have many different attribute
 # sets just recomputes plans (cheap) instead of growing without limit.
 _PLAN_CACHE_SIZE = 256
@@ -202,21 +224,18 @@ class ItemEncryptor:
         materials_provider: MaterialsProvider,
     ) -> None:
         if not isinstance(table_name, str) or not table_name:
-            raise EncryptionError("a table name is required: it is bound into every signature")
+            raise ConfigurationError("a table name is required: it is bound into every signature")
         if not _encodable(table_name):
             raise ConfigurationError("the table name is not valid Unicode (lone surrogate)")
-        if not isinstance(attribute_actions, AttributeActions):
-            raise EncryptionError("attribute_actions must be an AttributeActions")
-        if not isinstance(materials_provider, MaterialsProvider):
-            raise EncryptionError(
-                "materials_provider must have encryption_materials() and decryption_materials()"
-            )
-        for reserved in RESERVED_ATTRIBUTES:
-            if reserved in attribute_actions.attribute_actions:
-                raise EncryptionError(
-                    "the signature and material description attributes cannot have actions",
-                    attribute=reserved,
+        for key_name in (partition_key_name, sort_key_name):
+            if key_name is not None and (
+                not isinstance(key_name, str) or not key_name or not _encodable(key_name)
+            ):
+                raise ConfigurationError(
+                    "partition_key_name and sort_key_name must be attribute names (str) or None",
+                    table=table_name,
                 )
+        check_configuration(attribute_actions, materials_provider)
         self._table_name = table_name
         self._partition_key_name = partition_key_name
         self._sort_key_name = sort_key_name
@@ -352,6 +371,13 @@ class ItemEncryptor:
                         ) from exc
 
         if cipher is not None:
+            # Each ciphertext is longer than its plaintext: past this the stored item is
+            # certainly over DynamoDB's limit, and the reader would refuse the value anyway.
+            if sum(map(len, plaintexts)) > MAX_ITEM_BYTES:
+                raise EncryptionError(
+                    "the encrypted attributes exceed DynamoDB's 400 KB item size",
+                    table=self._table_name,
+                )
             for name, blob in zip(plan.encrypted, cipher.encrypt_all(plaintexts, ivs), strict=True):
                 out[name] = {"B": blob}
                 value_digests[name] = _sha256(_B_HEADER(_TAG_B, len(blob)) + blob).digest()
