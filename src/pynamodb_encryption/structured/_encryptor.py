@@ -432,6 +432,12 @@ class DbEsdkItemEncryptor:
             ).decode("ascii")
             context.update(stored_context)
 
+        try:
+            aad = serialize_context(context)
+        except HeaderError as exc:
+            raise EncryptionError(
+                f"cannot build the encryption context: {exc}", table=table
+            ) from exc
         materials = self._encryption_materials(context)
         data_key = materials.plaintext_data_key
         assert data_key is not None
@@ -453,7 +459,7 @@ class DbEsdkItemEncryptor:
         encrypted_count = plan.legend.count("e")
         keys = field_keys(root_key, encrypted_count)
         out = dict(item)
-        record = [header, _pack_u64(len(aad := serialize_context(context))), aad]
+        record = [header, _pack_u64(len(aad)), aad]
         index = 0
         for name, path, action in plan.signed:
             type_id, body = serialized[name]
@@ -594,6 +600,7 @@ class DbEsdkItemEncryptor:
         ):
             raise DbeItemError("the item lacks a key attribute", table=table)
         plan = self._make_plan(list(signed))
+        legend_actions = {name: action for name, _, action in signed}
         if plan.version != header.version:  # pragma: no cover - parse_header checks the legend
             raise DbeHeaderError("the format version does not match the legend", table=table)
         serialized: dict[str, tuple[bytes, bytes]] = {}
@@ -622,6 +629,10 @@ class DbEsdkItemEncryptor:
             if key is not None and plan.version == 2 and key not in plan.context_attributes:
                 raise DbeItemError(
                     "a key attribute is not in the encryption context", attribute=key, table=table
+                )
+            if key is not None and plan.version == 1 and legend_actions[key] is not _S:
+                raise DbeItemError(
+                    "a key attribute is not SIGN_ONLY in the header", attribute=key, table=table
                 )
         context = self._required_context(plan, serialized)
         stored_context = header.stored_encryption_context
@@ -666,7 +677,13 @@ class DbEsdkItemEncryptor:
             raise DbeSignatureError(
                 "the header commitment does not match", attribute=HEADER_ATTRIBUTE, table=table
             )
-        record = [raw_header, _pack_u64(len(aad := serialize_context(context))), aad]
+        try:
+            aad = serialize_context(context)
+        except HeaderError as exc:
+            raise DbeItemError(
+                f"cannot rebuild the encryption context: {exc}", table=table
+            ) from exc
+        record = [raw_header, _pack_u64(len(aad)), aad]
         for name, path, action in signed:
             type_id, body = serialized[name]
             if action is _E:
