@@ -215,11 +215,14 @@ class HierarchicalKeyring:
         data_key = materials.plaintext_data_key
         assert data_key is not None
         intermediate_key = os.urandom(DATA_KEY_LENGTH)
-        wrapped, mac_key = wrap_data_key(data_key, context, intermediate_key)
+        serialized = serialize_encryption_context(context)
+        wrapped, mac_key = wrap_data_key(
+            data_key, context, intermediate_key, serialized_context=serialized
+        )
         salt = os.urandom(_SALT)
         iv = os.urandom(_IV)
         id_bytes = branch_key_id.encode("utf-8")
-        aad = PROVIDER_ID + id_bytes + version + serialize_encryption_context(context)
+        aad = PROVIDER_ID + id_bytes + version + serialized
         wrapping_key = _derive_wrapping_key(branch.branch_key, salt)
         wrapped_ik = AESGCM(wrapping_key).encrypt(iv, intermediate_key, aad)
         edk = EncryptedDataKey(
@@ -258,7 +261,9 @@ class HierarchicalKeyring:
             wrapping_key = _derive_wrapping_key(branch.branch_key, salt)
             try:
                 intermediate_key = AESGCM(wrapping_key).decrypt(iv, ciphertext[_HEAD:], aad)
-                data_key, mac_key = unwrap_data_key(ciphertext[:_W], context, intermediate_key)
+                data_key, mac_key = unwrap_data_key(
+                    ciphertext[:_W], context, intermediate_key, serialized_context=serialized
+                )
             except InvalidTag:
                 continue
             return materials.with_data_key(data_key, mac_key)

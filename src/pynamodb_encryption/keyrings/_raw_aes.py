@@ -80,9 +80,12 @@ class RawAesKeyring:
         assert data_key is not None
         context = materials.encryption_context
         intermediate_key = os.urandom(DATA_KEY_LENGTH)
-        wrapped, mac_key = wrap_data_key(data_key, context, intermediate_key)
+        aad = serialize_encryption_context(context)
+        wrapped, mac_key = wrap_data_key(
+            data_key, context, intermediate_key, serialized_context=aad
+        )
         iv = os.urandom(_IV_LENGTH)
-        wrapped_ik = self._aead.encrypt(iv, intermediate_key, serialize_encryption_context(context))
+        wrapped_ik = self._aead.encrypt(iv, intermediate_key, aad)
         edk = EncryptedDataKey(
             provider_id=self._namespace_bytes,
             provider_info=self._info_prefix + iv,
@@ -116,7 +119,10 @@ class RawAesKeyring:
                     info[len(prefix) :], edk.ciphertext[WRAPPED_DATA_KEY_LENGTH:], aad
                 )
                 data_key, mac_key = unwrap_data_key(
-                    edk.ciphertext[:WRAPPED_DATA_KEY_LENGTH], context, intermediate_key
+                    edk.ciphertext[:WRAPPED_DATA_KEY_LENGTH],
+                    context,
+                    intermediate_key,
+                    serialized_context=aad,
                 )
             except InvalidTag:
                 continue  # not ours after all, or tampered: try the next one

@@ -94,6 +94,7 @@ _PLAN_CACHE_SIZE = 256
 _ENCRYPTED_MARK = b"ENCRYPTED"
 _PLAINTEXT_MARK = b"PLAINTEXT"
 _GCM_TAG = 16
+_LARGE = 1 << 14  # values longer than this are hashed in place rather than joined first
 
 
 def _utf8(text: str) -> bytes | None:
@@ -191,9 +192,11 @@ class DbEsdkItemEncryptor:
 
     __slots__ = (
         "_actions",
+        "_decrypt_plans",
         "_key_action",
         "_keyring",
         "_partition_key_name",
+        "_paths",
         "_plans",
         "_sort_key_name",
         "_suite",
@@ -297,6 +300,8 @@ class DbEsdkItemEncryptor:
                 )
         self._actions: Mapping[str, CryptoAction] = MappingProxyType(actions)
         self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._decrypt_plans: dict[tuple[tuple[str, ...], str], _Plan] = {}
+        self._paths: dict[str, bytes] = {}
 
     # --------------------------------------------------------------------------------------
 
@@ -328,7 +333,13 @@ class DbEsdkItemEncryptor:
         return prefix is None or not name.startswith(prefix)
 
     def _path(self, name: str) -> bytes:
-        return canonical_path(self._table_bytes, name)
+        path = self._paths.get(name)
+        if path is None:
+            path = canonical_path(self._table_bytes, name)
+            if len(self._paths) >= 4 * _PLAN_CACHE_SIZE:
+                self._paths.clear()
+            self._paths[name] = path
+        return path
 
     def _encrypt_plan(self, names: tuple[str, ...]) -> _Plan:
         plan = self._plans.get(names)
@@ -367,6 +378,7 @@ class DbEsdkItemEncryptor:
 
     @staticmethod
     def _make_plan(signed: list[tuple[str, bytes, CryptoAction]]) -> _Plan:
+        """The plan for these signed attributes (sorted here, in place, by canonical path)."""
         signed.sort(key=lambda entry: entry[1])
         legend = "".join(_LEGEND_CHAR[action] for _, _, action in signed)
         context_attributes = tuple(
@@ -459,6 +471,9 @@ class DbEsdkItemEncryptor:
         encrypted_count = plan.legend.count("e")
         keys = field_keys(root_key, encrypted_count)
         out = dict(item)
+        # Hashed as it goes: a large value goes to the hash as it is, never copied into one
+        # long record.
+        hasher = _sha384()
         record = [header, _pack_u64(len(aad)), aad]
         index = 0
         for name, path, action in plan.signed:
@@ -469,11 +484,18 @@ class DbEsdkItemEncryptor:
                 stored = type_id + AESGCM(key).encrypt(nonce, body, path)
                 out[name] = {"B": stored}
                 record.append(path + _pack_u64(len(stored) - 2) + _ENCRYPTED_MARK)
-                record.append(stored)
+                value = stored
             else:
                 record.append(path + _pack_u64(len(body)) + _PLAINTEXT_MARK + type_id)
-                record.append(body)
-        digest = _sha384(b"".join(record)).digest()
+                value = body
+            if len(value) > _LARGE:
+                hasher.update(b"".join(record))
+                hasher.update(value)
+                record.clear()
+            else:
+                record.append(value)
+        hasher.update(b"".join(record))
+        digest = hasher.digest()
         footer = [_hmac_digest(k, digest, "sha384") for k in materials.symmetric_signing_keys]
         if signing_key is not None:
             footer.append(ecdsa_sign(signing_key, digest))
@@ -523,12 +545,12 @@ class DbEsdkItemEncryptor:
         """
         header = self._header(item)
         try:
-            signed = self._decrypt_signed(item, header)
+            plan = self._decrypt_plan(item, header.legend)
         except DbeItemError:
             return DbeItemHeader(header=header, attribute_actions=MappingProxyType({}))
         return DbeItemHeader(
             header=header,
-            attribute_actions=MappingProxyType({name: action for name, _, action in signed}),
+            attribute_actions=MappingProxyType({name: action for name, _, action in plan.signed}),
         )
 
     def _header(self, item: Mapping[str, Any]) -> DbeHeader:
@@ -553,29 +575,50 @@ class DbEsdkItemEncryptor:
                 f"malformed header: {exc}", attribute=HEADER_ATTRIBUTE, table=self._table_name
             ) from exc
 
-    def _decrypt_signed(
-        self, item: Mapping[str, Any], header: DbeHeader
-    ) -> list[tuple[str, bytes, CryptoAction]]:
-        """The item's signed attributes in canonical order, with the legend's actions."""
+    def _decrypt_plan(self, item: Mapping[str, Any], legend: str) -> _Plan:
+        """The plan of a stored item: its signed attributes in canonical order with the
+        actions its legend gives them (cached per attribute names and legend)."""
+        names_key = tuple(item)
+        cache_key = (names_key, legend)
+        plan = self._decrypt_plans.get(cache_key)
+        if plan is not None:
+            return plan
         table = self._table_name
         names = []
-        for name in item:
+        for name in names_key:
             if type(name) is not str or _utf8(name) is None:
                 raise DbeItemError("attribute names must be valid Unicode str", table=table)
             if self._in_scope(name):
                 names.append(name)
         names.sort(key=self._path)
-        legend = header.legend
         if len(legend) != len(names):
             raise DbeItemError(
                 "the item's signed attributes do not match its header (an attribute was "
                 "added, removed, or its action changed to or from DO_NOTHING)",
                 table=table,
             )
-        return [
+        signed = [
             (name, self._path(name), _LEGEND_ACTION[char])
             for name, char in zip(names, legend, strict=True)
         ]
+        plan = self._make_plan(signed)
+        actions = {name: action for name, _, action in plan.signed}
+        for key in (self._partition_key_name, self._sort_key_name):
+            if key is None:
+                continue
+            if key not in names_key:
+                raise DbeItemError("the item lacks a key attribute", attribute=key, table=table)
+            if actions.get(key) is not (_C if plan.version == 2 else _S):
+                raise DbeItemError(
+                    "a key attribute does not carry the key action in the header",
+                    attribute=key,
+                    table=table,
+                )
+        plans = self._decrypt_plans
+        if len(plans) >= _PLAN_CACHE_SIZE:
+            plans.clear()
+        plans[cache_key] = plan
+        return plan
 
     def decrypt(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """Verify and decrypt a stored DynamoDB-JSON item; returns a new plaintext item.
@@ -594,16 +637,11 @@ class DbEsdkItemEncryptor:
             raise DbeSignatureError(
                 "the item has no DB-ESDK footer", attribute=FOOTER_ATTRIBUTE, table=table
             )
-        signed = self._decrypt_signed(item, header)
-        if self._partition_key_name not in item or (
-            self._sort_key_name is not None and self._sort_key_name not in item
-        ):
-            raise DbeItemError("the item lacks a key attribute", table=table)
-        plan = self._make_plan(list(signed))
-        legend_actions = {name: action for name, _, action in signed}
+        plan = self._decrypt_plan(item, header.legend)
+        signed = plan.signed
         if plan.version != header.version:  # pragma: no cover - parse_header checks the legend
             raise DbeHeaderError("the format version does not match the legend", table=table)
-        serialized: dict[str, tuple[bytes, bytes]] = {}
+        serialized: dict[str, tuple[bytes, Any]] = {}
         for name, _, action in signed:
             if action is _E:
                 stored = _binary(item[name])
@@ -611,7 +649,8 @@ class DbEsdkItemEncryptor:
                     raise DbeItemError(
                         "an encrypted attribute is not a binary value", attribute=name, table=table
                     )
-                serialized[name] = (stored[:2], stored[2:])
+                # A view, not a copy: a large value is read where it is.
+                serialized[name] = (stored[:2], memoryview(stored)[2:])
             else:
                 try:
                     serialized[name] = serialize(item[name])
@@ -621,19 +660,6 @@ class DbEsdkItemEncryptor:
                         attribute=name,
                         table=table,
                     ) from exc
-        for key in (self._partition_key_name, self._sort_key_name):
-            if key is not None and key not in serialized:
-                raise DbeItemError(
-                    "a key attribute is not signed in the header", attribute=key, table=table
-                )
-            if key is not None and plan.version == 2 and key not in plan.context_attributes:
-                raise DbeItemError(
-                    "a key attribute is not in the encryption context", attribute=key, table=table
-                )
-            if key is not None and plan.version == 1 and legend_actions[key] is not _S:
-                raise DbeItemError(
-                    "a key attribute is not SIGN_ONLY in the header", attribute=key, table=table
-                )
         context = self._required_context(plan, serialized)
         stored_context = header.stored_encryption_context
         for key in stored_context:
@@ -683,6 +709,7 @@ class DbEsdkItemEncryptor:
             raise DbeItemError(
                 f"cannot rebuild the encryption context: {exc}", table=table
             ) from exc
+        hasher = _sha384()
         record = [raw_header, _pack_u64(len(aad)), aad]
         for name, path, action in signed:
             type_id, body = serialized[name]
@@ -690,8 +717,14 @@ class DbEsdkItemEncryptor:
                 record.append(path + _pack_u64(len(body)) + _ENCRYPTED_MARK + type_id)
             else:
                 record.append(path + _pack_u64(len(body)) + _PLAINTEXT_MARK + type_id)
-            record.append(body)
-        digest = _sha384(b"".join(record)).digest()
+            if len(body) > _LARGE:
+                hasher.update(b"".join(record))
+                hasher.update(body)
+                record.clear()
+            else:
+                record.append(body)
+        hasher.update(b"".join(record))
+        digest = hasher.digest()
         tag = _hmac_digest(signing_key, digest, "sha384")
         matched = False
         for offset in range(0, len(header.encrypted_data_keys) * TAG_LENGTH, TAG_LENGTH):
