@@ -127,65 +127,105 @@ def _binary_set(values: object) -> list[bytes]:
     return members
 
 
-def serialize(value: Mapping[str, Any], depth: int = 0) -> tuple[bytes, bytes]:
-    """``(type id, body)`` of a DynamoDB-JSON value (``{"S": "x"}``; bytes for ``B``)."""
-    if type(value) is not dict and not isinstance(value, Mapping):
-        raise CodecError("a DynamoDB value is a mapping with exactly one type key")
-    if len(value) != 1:
-        raise CodecError("a DynamoDB value is a mapping with exactly one type key")
-    ((tag, inner),) = value.items()
-    if tag == "S":
-        return TYPE_S, _utf8(inner)
-    if tag == "N":
-        return TYPE_N, _number(inner)
-    if tag == "B":
-        return TYPE_B, _bytes(inner)
-    if tag == "BOOL":
-        if type(inner) is not bool:
-            raise CodecError("a BOOL value must be True or False")
-        return TYPE_BOOL, b"\x01" if inner else b"\x00"
-    if tag == "NULL":
-        if inner is not True:
-            raise CodecError("a NULL value must be True")
-        return TYPE_NULL, b""
-    if tag == "SS":
-        return TYPE_SS, _set_body(_string_set(inner))
-    if tag == "NS":
-        return TYPE_NS, _set_body(_number_set(inner))
-    if tag == "BS":
-        return TYPE_BS, _set_body(_binary_set(inner))
+def _s(inner: Any, depth: int) -> tuple[bytes, bytes]:
+    return TYPE_S, _utf8(inner)
+
+
+def _n(inner: Any, depth: int) -> tuple[bytes, bytes]:
+    return TYPE_N, _number(inner)
+
+
+def _b(inner: Any, depth: int) -> tuple[bytes, bytes]:
+    return TYPE_B, _bytes(inner)
+
+
+def _bool(inner: Any, depth: int) -> tuple[bytes, bytes]:
+    if type(inner) is not bool:
+        raise CodecError("a BOOL value must be True or False")
+    return TYPE_BOOL, b"\x01" if inner else b"\x00"
+
+
+def _null(inner: Any, depth: int) -> tuple[bytes, bytes]:
+    if inner is not True:
+        raise CodecError("a NULL value must be True")
+    return TYPE_NULL, b""
+
+
+def _ss(inner: Any, depth: int) -> tuple[bytes, bytes]:
+    return TYPE_SS, _set_body(_string_set(inner))
+
+
+def _ns(inner: Any, depth: int) -> tuple[bytes, bytes]:
+    return TYPE_NS, _set_body(_number_set(inner))
+
+
+def _bs(inner: Any, depth: int) -> tuple[bytes, bytes]:
+    return TYPE_BS, _set_body(_binary_set(inner))
+
+
+def _list(inner: Any, depth: int) -> tuple[bytes, bytes]:
     if depth >= _MAX_DEPTH:
         raise CodecError("the value is nested too deeply")
-    if tag == "L":
-        if not isinstance(inner, (list, tuple)):
-            raise CodecError("an L value must be a list")
-        parts = [_pack_u32(len(inner))]
-        for element in inner:
-            type_id, body = serialize(element, depth + 1)
-            parts.append(type_id)
-            parts.append(_pack_u32(len(body)))
-            parts.append(body)
-        return TYPE_L, b"".join(parts)
-    if tag == "M":
-        if type(inner) is not dict and not isinstance(inner, Mapping):
-            raise CodecError("an M value must be a mapping")
-        for key in inner:
-            if type(key) is not str:
-                raise CodecError("map keys must be str")
-        parts = [_pack_u32(len(inner))]
-        for key in sorted(inner, key=_utf16_key):
-            raw_key = _utf8(key)
-            if not 0 < len(raw_key) <= 0xFFFF:
-                raise CodecError("a map key is 1 to 65535 bytes of UTF-8")
-            type_id, body = serialize(inner[key], depth + 1)
-            parts.append(_MAP_KEY_TYPE)
-            parts.append(_pack_u32(len(raw_key)))
-            parts.append(raw_key)
-            parts.append(type_id)
-            parts.append(_pack_u32(len(body)))
-            parts.append(body)
-        return TYPE_M, b"".join(parts)
-    raise CodecError("unknown DynamoDB type")
+    if not isinstance(inner, (list, tuple)):
+        raise CodecError("an L value must be a list")
+    parts = [_pack_u32(len(inner))]
+    append = parts.append
+    for element in inner:
+        type_id, body = serialize(element, depth + 1)
+        append(type_id)
+        append(_pack_u32(len(body)))
+        append(body)
+    return TYPE_L, b"".join(parts)
+
+
+def _map(inner: Any, depth: int) -> tuple[bytes, bytes]:
+    if depth >= _MAX_DEPTH:
+        raise CodecError("the value is nested too deeply")
+    if type(inner) is not dict and not isinstance(inner, Mapping):
+        raise CodecError("an M value must be a mapping")
+    for key in inner:
+        if type(key) is not str:
+            raise CodecError("map keys must be str")
+    parts = [_pack_u32(len(inner))]
+    append = parts.append
+    for key in sorted(inner, key=_utf16_key):
+        raw_key = _utf8(key)
+        if not 0 < len(raw_key) <= 0xFFFF:
+            raise CodecError("a map key is 1 to 65535 bytes of UTF-8")
+        type_id, body = serialize(inner[key], depth + 1)
+        append(_MAP_KEY_TYPE)
+        append(_pack_u32(len(raw_key)))
+        append(raw_key)
+        append(type_id)
+        append(_pack_u32(len(body)))
+        append(body)
+    return TYPE_M, b"".join(parts)
+
+
+_SERIALIZERS = {
+    "S": _s,
+    "N": _n,
+    "B": _b,
+    "BOOL": _bool,
+    "NULL": _null,
+    "SS": _ss,
+    "NS": _ns,
+    "BS": _bs,
+    "L": _list,
+    "M": _map,
+}
+
+
+def serialize(value: Mapping[str, Any], depth: int = 0) -> tuple[bytes, bytes]:
+    """``(type id, body)`` of a DynamoDB-JSON value (``{"S": "x"}``; bytes for ``B``)."""
+    if (type(value) is not dict and not isinstance(value, Mapping)) or len(value) != 1:
+        raise CodecError("a DynamoDB value is a mapping with exactly one type key")
+    for tag, inner in value.items():
+        encoder = _SERIALIZERS.get(tag) if type(tag) is str else None
+        if encoder is None:
+            raise CodecError("unknown DynamoDB type")
+        return encoder(inner, depth)
+    raise CodecError("a DynamoDB value is a mapping with exactly one type key")  # unreachable
 
 
 # ------------------------------------------------------------------------------------------
