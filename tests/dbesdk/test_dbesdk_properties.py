@@ -6,6 +6,7 @@ a typed `DecryptionError`.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from collections.abc import Sequence
 from decimal import Decimal
@@ -310,3 +311,51 @@ def test_each_keyring_alone_opens_the_item(
                 wrapping_key=KEY if keyring is two.first else KEY[::-1],
             )
         ) == comparable_item(TAMPER_ITEM)
+
+
+# -- garbage in: typed errors out -----------------------------------------------------------
+
+_FUZZ_ENCRYPTOR = DbEsdkItemEncryptor(
+    table_name="T",
+    partition_key_name="pk",
+    sort_key_name="sk",
+    attribute_actions=TAMPER_ACTIONS,
+    keyring=KEYRING,
+)
+_FUZZ_STORED = _FUZZ_ENCRYPTOR.encrypt(TAMPER_ITEM)
+
+
+@settings(max_examples=200)
+@given(
+    st.sampled_from(["aws_dbe_head", "aws_dbe_foot", "secret", "other"]),
+    st.integers(0, 10_000),
+    st.integers(0, 64),
+    st.binary(max_size=64),
+)
+def test_spliced_bytes_are_refused_with_typed_errors(
+    name: str, at: int, cut: int, insert: bytes
+) -> None:
+    raw = _FUZZ_STORED[name]["B"]
+    at %= len(raw) + 1
+    changed = raw[:at] + insert + raw[at + cut :]
+    if changed == raw:
+        return
+    _refused(_FUZZ_ENCRYPTOR, _with(_FUZZ_STORED, name, changed))
+
+
+@settings(max_examples=100)
+@given(st.binary(max_size=400), st.binary(max_size=200), values)
+def test_random_items_are_refused_with_typed_errors(
+    header: bytes, footer: bytes, value: dict[str, Any]
+) -> None:
+    item = {
+        "pk": {"S": "p"},
+        "sk": {"N": "1"},
+        "secret": value,
+        "aws_dbe_head": {"B": header},
+        "aws_dbe_foot": {"B": footer},
+    }
+    _refused(_FUZZ_ENCRYPTOR, item)
+    # Reading the header of garbage fails the same typed way (or succeeds, without keys).
+    with contextlib.suppress(DecryptionError):
+        _FUZZ_ENCRYPTOR.read_header(item)
