@@ -80,6 +80,9 @@ def test_round_trip(suite: DbeAlgorithmSuite, version: int) -> None:
     assert header.version == version
     assert header.algorithm_suite is suite
     assert header.provider_ids == ("tests",)
+    # The parsed header re-serializes to the stored bytes.
+    raw = stored["aws_dbe_head"]["B"]
+    assert header.header.partial_bytes() + header.header.commitment == raw
     footer = stored["aws_dbe_foot"]["B"]
     assert len(footer) == 48 + (103 if suite.signs_with_ecdsa else 0)
     decrypted = encryptor.decrypt(stored)
