@@ -430,10 +430,7 @@ class DbEsdkItemEncryptor:
                 raise EncryptionError(
                     f"cannot serialize the value: {exc}", attribute=name, table=table
                 ) from exc
-        try:
-            context = self._required_context(plan, serialized)
-        except (UnicodeError, KeyError) as exc:  # pragma: no cover - serialize() checked both
-            raise EncryptionError("cannot build the encryption context", table=table) from exc
+        context = self._required_context(plan, serialized)
         suite = self._suite
         signing_key = None
         stored_context: dict[str, str] = {}

@@ -220,12 +220,11 @@ def serialize(value: Mapping[str, Any], depth: int = 0) -> tuple[bytes, bytes]:
     """``(type id, body)`` of a DynamoDB-JSON value (``{"S": "x"}``; bytes for ``B``)."""
     if (type(value) is not dict and not isinstance(value, Mapping)) or len(value) != 1:
         raise CodecError("a DynamoDB value is a mapping with exactly one type key")
-    for tag, inner in value.items():
-        encoder = _SERIALIZERS.get(tag) if type(tag) is str else None
-        if encoder is None:
-            raise CodecError("unknown DynamoDB type")
-        return encoder(inner, depth)
-    raise CodecError("a DynamoDB value is a mapping with exactly one type key")  # unreachable
+    ((tag, inner),) = value.items()
+    encoder = _SERIALIZERS.get(tag) if type(tag) is str else None
+    if encoder is None:
+        raise CodecError("unknown DynamoDB type")
+    return encoder(inner, depth)
 
 
 # ------------------------------------------------------------------------------------------
