@@ -205,3 +205,16 @@ def test_errors_are_typed_and_name_no_value() -> None:
         make().decrypt(stored)
     assert "4111" not in str(info.value)
     assert "4111" not in repr(make())
+
+
+def test_strings_and_map_keys_are_ordered_by_utf16_code_units() -> None:
+    from pynamodb_encryption.structured._serialize import serialize
+
+    # U+10000 is D800 DC00 in UTF-16, before U+E000: the reverse of code-point order.
+    astral, private = "\U00010000", "\ue000"
+    _, body = serialize({"SS": [private, astral, "a"]})
+    assert body.index(b"a") < body.index(astral.encode()) < body.index(private.encode())
+    _, body = serialize({"M": {private: {"NULL": True}, astral: {"NULL": True}}})
+    assert body.index(astral.encode()) < body.index(private.encode())
+    _, ascii_body = serialize({"SS": ["b", "a", "B"]})
+    assert ascii_body.index(b"B") < ascii_body.index(b"a") < ascii_body.index(b"b")

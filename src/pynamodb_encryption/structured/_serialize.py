@@ -98,11 +98,28 @@ def _set_body(members: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
+def _utf16_sorted(strings: Any) -> list[str]:
+    """``strings`` (all str) in UTF-16 code-unit order.
+
+    Python orders str by code point, which differs from UTF-16 order only when a character
+    outside the Basic Multilingual Plane meets one in U+E000..U+FFFF; ASCII-only input (the
+    common case) sorts natively.
+    """
+    ordered = list(strings)
+    if all(text.isascii() for text in ordered):
+        ordered.sort()
+    else:
+        ordered.sort(key=_utf16_key)
+    return ordered
+
+
 def _string_set(values: object) -> list[bytes]:
     if not isinstance(values, (list, tuple, set, frozenset)) or not values:
         raise CodecError("a set must be a non-empty list")
-    ordered = sorted(values, key=lambda v: _utf16_key(v) if type(v) is str else b"")
-    members = [_utf8(v) for v in ordered]
+    for value in values:
+        if type(value) is not str:
+            raise CodecError("a string value must be str")
+    members = [_utf8(v) for v in _utf16_sorted(values)]
     if len(set(members)) != len(members):
         raise CodecError("a set holds a duplicate")
     return members
@@ -188,7 +205,7 @@ def _map(inner: Any, depth: int) -> tuple[bytes, bytes]:
             raise CodecError("map keys must be str")
     parts = [_pack_u32(len(inner))]
     append = parts.append
-    for key in sorted(inner, key=_utf16_key):
+    for key in _utf16_sorted(inner):
         raw_key = _utf8(key)
         if not 0 < len(raw_key) <= 0xFFFF:
             raise CodecError("a map key is 1 to 65535 bytes of UTF-8")
