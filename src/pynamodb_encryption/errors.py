@@ -9,6 +9,10 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigurationError",
+    "DbeHeaderError",
+    "DbeItemError",
+    "DbeNoDataKeyError",
+    "DbeSignatureError",
     "DecryptionError",
     "EncryptionError",
     "InvalidMaterialDescriptionError",
@@ -124,3 +128,23 @@ class NoKnownVersionError(ProviderError):
 
 class VersionAlreadyExistsError(ProviderError):
     """Another writer created the same material version first."""
+
+
+# DB-ESDK (pynamodb_encryption.dbesdk): one subclass per stage of a failed read, all opaque.
+
+
+class DbeHeaderError(DecryptionError):
+    """A DB-ESDK item's header (``aws_dbe_head``) is malformed, or names an unknown format."""
+
+
+class DbeItemError(DecryptionError):
+    """A DB-ESDK item's attributes do not fit its header (an attribute was added, removed, or
+    made unsigned), or a key attribute is missing."""
+
+
+class DbeNoDataKeyError(DecryptionError):
+    """The keyring could open none of a DB-ESDK item's encrypted data keys."""
+
+
+class DbeSignatureError(SignatureVerificationError):
+    """A DB-ESDK item's header commitment, footer tags or ECDSA signature do not match."""

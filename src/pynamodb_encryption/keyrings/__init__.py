@@ -3,4 +3,15 @@
 Public names are re-exported from `pynamodb_encryption.dbesdk`; import from there.
 """
 
-__all__: list[str] = []
+# dbecore: raw AES, static key store, hierarchical keyring.
+from ._hierarchical import BranchKeyIdSupplier, HierarchicalKeyring
+from ._raw_aes import RawAesKeyring
+from ._static import StaticKeyStore
+
+__all__ = [
+    # dbecore
+    "BranchKeyIdSupplier",
+    "HierarchicalKeyring",
+    "RawAesKeyring",
+    "StaticKeyStore",
+]
