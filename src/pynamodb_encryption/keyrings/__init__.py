@@ -3,4 +3,15 @@
 Public names are re-exported from `pynamodb_encryption.dbesdk`; import from there.
 """
 
-__all__: list[str] = []
+# Key sources (dbekeys): RSA, KMS, multi-keyring, the DynamoDB branch key store, MPL adapter.
+from ._kms import AwsKmsKeyring
+from ._multi import MultiKeyring
+from ._raw_rsa import RawRsaKeyring, RsaPadding
+
+__all__: list[str] = [
+    # Key sources (dbekeys)
+    "AwsKmsKeyring",
+    "MultiKeyring",
+    "RawRsaKeyring",
+    "RsaPadding",
+]
