@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from pynamodb_encryption.dbesdk import (
     CryptoAction,
     DbEsdkItemEncryptor,
