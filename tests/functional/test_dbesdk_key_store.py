@@ -413,3 +413,93 @@ def test_configuration_errors(
     with pytest.raises(ConfigurationError, match="encryption_context"):
         store.create_key("chosen-id")
     assert "ARN" not in repr(store) or kms_key_arn in repr(store)
+
+
+class _AnswerTransactions:
+    """A ``before-send`` hook for TransactWriteItems that answers an error instead of the
+    server: ``forward_first`` sends the first attempt on to the server before answering, as
+    when the write happens but the response is lost."""
+
+    def __init__(self, status: int, code: str, times: int, *, forward_first: bool = False) -> None:
+        self.status, self.code, self.left, self.forward_first = status, code, times, forward_first
+        self.answered = 0
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
+        target = request.headers.get("X-Amz-Target", b"")
+        if isinstance(target, bytes):
+            target = target.decode()
+        if not target.endswith(".TransactWriteItems") or self.left == 0:
+            return None
+        if self.forward_first and self.answered == 0:
+            import urllib.request
+
+            headers = {
+                k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()
+            }
+            forwarded = urllib.request.Request(request.url, data=request.body, headers=headers)
+            with urllib.request.urlopen(forwarded) as response:  # the write really happens
+                assert response.status == 200
+        self.left -= 1
+        self.answered += 1
+        body = json.dumps(
+            {"__type": f"com.amazonaws.dynamodb.v20120810#{self.code}", "message": "injected"}
+        )
+        return AWSResponse(
+            request.url,
+            self.status,
+            {"Content-Type": "application/x-amz-json-1.0"},
+            _Raw(body.encode()),
+        )
+
+
+@pytest.fixture
+def inject_ddb(dynamodb_client: Any) -> Iterator[Callable[[_AnswerTransactions], None]]:
+    hooks: list[_AnswerTransactions] = []
+
+    def register(hook: _AnswerTransactions) -> None:
+        dynamodb_client.meta.events.register("before-send.dynamodb.TransactWriteItems", hook)
+        hooks.append(hook)
+
+    yield register
+    for hook in hooks:
+        dynamodb_client.meta.events.unregister("before-send.dynamodb.TransactWriteItems", hook)
+
+
+def test_transient_write_failures_are_retried(
+    store: KeyStore, dynamodb_client: Any, inject_ddb: Callable[[_AnswerTransactions], None]
+) -> None:
+    hook = _AnswerTransactions(500, "InternalServerError", 1)
+    inject_ddb(hook)
+    key_id = store.create_key()
+    hook.left = 1
+    hook.code, hook.status = "ThrottlingException", 400
+    version = store.version_key(key_id)
+    assert hook.answered == 2
+    assert store.get_active_branch_key(key_id).branch_key_version == version
+    assert len(items_of(dynamodb_client, store.table_name, key_id)) == 4
+
+
+def test_lasting_failure_is_a_provider_error_and_writes_nothing(
+    store: KeyStore, dynamodb_client: Any, inject_ddb: Callable[[_AnswerTransactions], None]
+) -> None:
+    key_id = store.create_key()
+    before = items_of(dynamodb_client, store.table_name, key_id)
+    inject_ddb(_AnswerTransactions(500, "InternalServerError", 100))
+    with pytest.raises(ProviderError, match="InternalServerError"):
+        store.version_key(key_id)
+    with pytest.raises(ProviderError, match="InternalServerError"):
+        store.create_key()
+    assert items_of(dynamodb_client, store.table_name, key_id) == before
+
+
+def test_write_applied_but_response_lost_is_not_reported_as_a_conflict(
+    store: KeyStore, dynamodb_client: Any, inject_ddb: Callable[[_AnswerTransactions], None]
+) -> None:
+    """The retry carries the same ClientRequestToken, so DynamoDB answers it as the write that
+    already happened instead of failing its conditions."""
+    inject_ddb(_AnswerTransactions(500, "InternalServerError", 1, forward_first=True))
+    key_id = store.create_key("lost-response", encryption_context={"k": "v"})
+    assert len(items_of(dynamodb_client, store.table_name, key_id)) == 3
+    inject_ddb(_AnswerTransactions(500, "InternalServerError", 1, forward_first=True))
+    version = store.version_key(key_id)
+    assert store.get_active_branch_key(key_id).branch_key_version == version

@@ -273,34 +273,63 @@ class KeyStore:
             put["ExpressionAttributeValues"] = {":encOld": {"B": old_enc}}
         return {"Put": put}
 
-    def _transact(self, items: list[Any], *, conflict: type[ProviderError], message: str) -> None:
+    def _transact(
+        self,
+        items: list[Any],
+        *,
+        ours: tuple[str, bytes],
+        conflict: type[ProviderError],
+        message: str,
+    ) -> None:
+        """One TransactWriteItems; ``ours`` = (branch key id, the ``enc`` written to ACTIVE).
+
+        botocore retries with the same ClientRequestToken, which DynamoDB answers as the write
+        already done. Where a retry still fails its conditions (a server without idempotency
+        tokens), ACTIVE is read back: holding our own ciphertext means our write happened.
+        """
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self._ddb.transact_write_items(TransactItems=items)
+            self._ddb.transact_write_items(
+                TransactItems=items, ClientRequestToken=str(uuid.uuid4())
+            )
         except ClientError as exc:
             code = error_code(exc)
-            if code == "TransactionCanceledException":
-                reasons = exc.response.get("CancellationReasons") or []
-                codes = {r.get("Code") for r in reasons if isinstance(r, Mapping)}
-                if "ConditionalCheckFailed" in codes or not codes:
-                    raise conflict(message, table=self._table) from exc
-                # Another transaction on the same items was in flight (TransactionConflict):
-                # this one was refused whole, so nothing was written and a retry is safe.
+            if code != "TransactionCanceledException":
                 raise ProviderError(
-                    "DynamoDB refused the key store write while another one was in progress "
-                    f"({', '.join(sorted(c for c in codes if c and c != 'None'))}); nothing "
-                    "was written",
-                    table=self._table,
+                    f"DynamoDB TransactWriteItems failed ({code})", table=self._table
                 ) from exc
+            reasons = exc.response.get("CancellationReasons") or []
+            codes = {r.get("Code") for r in reasons if isinstance(r, Mapping)}
+            if "ConditionalCheckFailed" in codes or not codes:
+                if self._active_enc(ours[0]) == ours[1]:
+                    return
+                raise conflict(message, table=self._table) from exc
+            # Another transaction on the same items was in flight (TransactionConflict): this
+            # one was refused whole, so nothing was written and a retry is safe.
             raise ProviderError(
-                f"DynamoDB TransactWriteItems failed ({code})", table=self._table
+                "DynamoDB refused the key store write while another one was in progress "
+                f"({', '.join(sorted(c for c in codes if c and c != 'None'))}); nothing "
+                "was written",
+                table=self._table,
             ) from exc
         except BotoCoreError as exc:
             # A lost connection: the transaction may or may not have been applied.
             raise ProviderError(
                 f"DynamoDB TransactWriteItems failed ({type(exc).__name__})", table=self._table
             ) from exc
+
+    def _active_enc(self, branch_key_id: str) -> bytes | None:
+        response = self._ddb_call(
+            "GetItem",
+            self._ddb.get_item,
+            TableName=self._table,
+            Key={BRANCH_KEY_ID: {"S": branch_key_id}, TYPE: {"S": ACTIVE_TYPE}},
+            ConsistentRead=True,
+        )
+        enc = (response.get("Item") or {}).get(ENC)
+        value = enc.get("B") if isinstance(enc, Mapping) else None
+        return value if isinstance(value, bytes) else None
 
     # ------------------------------------------------------------------ write operations
 
@@ -343,6 +372,7 @@ class KeyStore:
                 self._put(_to_item(active, wrapped_active), _NOT_EXISTS),
                 self._put(_to_item(beacon, wrapped_beacon), _NOT_EXISTS),
             ],
+            ours=(key_id, wrapped_active),
             conflict=VersionAlreadyExistsError,
             message="the branch key id already exists in the key store; nothing was written",
         )
@@ -372,6 +402,7 @@ class KeyStore:
                 self._put(_to_item(decrypt_only, wrapped_version), _NOT_EXISTS),
                 self._put(_to_item(active, wrapped_active), _ACTIVE_UNCHANGED, old_enc),
             ],
+            ours=(branch_key_id, wrapped_active),
             conflict=ProviderError,
             message=(
                 "the active branch key changed while it was being rotated (a concurrent "
