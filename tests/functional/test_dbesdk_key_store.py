@@ -10,12 +10,15 @@ import contextlib
 import json
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pynamodb_encryption.errors import (
     ConfigurationError,
@@ -503,3 +506,44 @@ def test_write_applied_but_response_lost_is_not_reported_as_a_conflict(
     inject_ddb(_AnswerTransactions(500, "InternalServerError", 1, forward_first=True))
     version = store.version_key(key_id)
     assert store.get_active_branch_key(key_id).branch_key_version == version
+
+
+@settings(max_examples=5, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    custom=st.dictionaries(
+        st.text(min_size=1, max_size=12).filter(lambda k: k.strip() == k and k),
+        st.text(min_size=1, max_size=20),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_custom_encryption_context_round_trips_with_aws_key_store(
+    store: KeyStore, dynamodb_client: Any, kms_client: Any, kms_key_arn: str, custom: dict[str, str]
+) -> None:
+    """Any (non-ASCII included) custom encryption context is stored, bound and read back, by
+    us and by AWS's key store."""
+    from aws_cryptographic_material_providers.keystore import KeyStore as AwsKeyStore
+    from aws_cryptographic_material_providers.keystore.config import KeyStoreConfig
+    from aws_cryptographic_material_providers.keystore.models import (
+        GetActiveBranchKeyInput,
+        KMSConfigurationKmsKeyArn,
+    )
+
+    key_id = store.create_key(f"tenant-{uuid.uuid4()}", encryption_context=custom)
+    store.version_key(key_id)
+    assert dict(store.get_active_branch_key(key_id).encryption_context) == custom
+    assert dict(store.get_beacon_key(key_id).encryption_context) == custom
+    aws = AwsKeyStore(
+        config=KeyStoreConfig(
+            ddb_table_name=store.table_name,
+            kms_configuration=KMSConfigurationKmsKeyArn(kms_key_arn),
+            logical_key_store_name=LOGICAL,
+            ddb_client=dynamodb_client,
+            kms_client=kms_client,
+        )
+    )
+    got = aws.get_active_branch_key(GetActiveBranchKeyInput(branch_key_identifier=key_id))
+    assert got.branch_key_materials.encryption_context == custom
+    assert (
+        bytes(got.branch_key_materials.branch_key) == store.get_active_branch_key(key_id).branch_key
+    )
