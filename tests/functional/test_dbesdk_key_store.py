@@ -547,3 +547,45 @@ def test_custom_encryption_context_round_trips_with_aws_key_store(
     assert (
         bytes(got.branch_key_materials.branch_key) == store.get_active_branch_key(key_id).branch_key
     )
+
+
+def test_items_outside_the_record_format_are_refused_before_kms(
+    store: KeyStore, dynamodb_client: Any, kms_client: Any, kms_key_arn: str
+) -> None:
+    base = {
+        "branch-key-id": {"S": "bad"},
+        "type": {"S": "branch:ACTIVE"},
+        "version": {"S": "branch:version:00000000-0000-4000-8000-000000000000"},
+        "enc": {"B": b"\x01" * 64},
+        "create-time": {"S": "2026-01-01T00:00:00.000000Z"},
+        "kms-arn": {"S": kms_key_arn},
+        "hierarchy-version": {"N": "1"},
+    }
+    cases = {
+        "'enc' is missing": {k: v for k, v in base.items() if k != "enc"},
+        "'create-time' is missing": {k: v for k, v in base.items() if k != "create-time"},
+        "'version' must be present": {k: v for k, v in base.items() if k != "version"},
+        "not a branch key version": {**base, "version": {"S": "v1"}},
+        "'enc' is not binary": {**base, "enc": {"S": "AAAA"}},
+        "is not a string": {**base, "aws-crypto-ec:n": {"N": "1"}},
+        "named 'tablename'": {**base, "tablename": {"S": LOGICAL}},
+        "hierarchy-version 2 is not supported": {**base, "hierarchy-version": {"N": "2"}},
+        "another KMS key": {
+            **base,
+            "kms-arn": {"S": kms_key_arn.replace("us-east-1", "eu-west-1")},
+        },
+    }
+    kms_calls: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        kms_calls.append(model.name)
+
+    kms_client.meta.events.register("before-call.kms.*", count)
+    try:
+        for expected, item in cases.items():
+            dynamodb_client.put_item(TableName=store.table_name, Item=item)
+            with pytest.raises(ProviderError, match=expected):
+                store.get_active_branch_key("bad")
+    finally:
+        kms_client.meta.events.unregister("before-call.kms.*", count)
+    assert kms_calls == []
