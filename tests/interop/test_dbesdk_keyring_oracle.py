@@ -11,6 +11,7 @@ import base64
 from typing import Any
 
 import pytest
+from aws_cryptographic_material_providers.mpl import models as mpl_models
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
@@ -26,7 +27,6 @@ from pynamodb_encryption.structured import (
 
 pytestmark = pytest.mark.interop
 
-mpl_models = pytest.importorskip("aws_cryptographic_material_providers.mpl.models")
 
 ECDSA = DbeAlgorithmSuite.ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384_SYMSIG_HMAC_SHA384
 MPL_PADDING = {
