@@ -210,3 +210,35 @@ def test_adapter_refuses_what_is_not_an_mpl_keyring_and_bad_answers(mpl: Any) ->
         adapter.on_encrypt(DbeEncryptionMaterials(algorithm_suite=ECDSA, encryption_context=ctx))
     fresh = DbeDecryptionMaterials(algorithm_suite=ECDSA, encryption_context=ctx)
     assert adapter.on_decrypt(fresh, []) is fresh
+
+
+def test_adapter_without_the_mpl_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    for name in list(sys.modules):
+        if name.startswith("aws_cryptographic_material_providers"):
+            monkeypatch.setitem(sys.modules, name, None)  # import now raises ImportError
+
+    class AnyKeyring:
+        def on_encrypt(self, input: Any) -> Any: ...
+
+        def on_decrypt(self, input: Any) -> Any: ...
+
+    with pytest.raises(ConfigurationError, match=r"pynamodb-encryption\[mpl\]"):
+        MplKeyring(AnyKeyring())
+
+
+def test_library_import_does_not_load_the_mpl() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pynamodb_encryption, pynamodb_encryption.keyrings; "
+        "print(any(m.startswith('aws_cryptographic_material_providers') for m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
