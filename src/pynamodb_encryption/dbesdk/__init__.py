@@ -10,7 +10,18 @@ See the DB-ESDK concepts page of the documentation.
 
 from ..core._actions import CryptoAction
 from ..errors import DbeHeaderError, DbeItemError, DbeNoDataKeyError, DbeSignatureError
-from ..keyrings import BranchKeyIdSupplier, HierarchicalKeyring, RawAesKeyring, StaticKeyStore
+from ..keyrings import (
+    AwsKmsKeyring,
+    BranchKeyIdSupplier,
+    HierarchicalKeyring,
+    KeyStore,
+    MplKeyring,
+    MultiKeyring,
+    RawAesKeyring,
+    RawRsaKeyring,
+    RsaPadding,
+    StaticKeyStore,
+)
 from ..structured import (
     BeaconKeyMaterials,
     BranchKeyMaterials,
@@ -26,6 +37,12 @@ from ..structured import (
 )
 
 __all__ = [
+    "AwsKmsKeyring",
+    "KeyStore",
+    "MplKeyring",
+    "MultiKeyring",
+    "RawRsaKeyring",
+    "RsaPadding",
     "BeaconKeyMaterials",
     "BranchKeyIdSupplier",
     "BranchKeyMaterials",

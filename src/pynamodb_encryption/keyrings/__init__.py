@@ -3,15 +3,24 @@
 Public names are re-exported from `pynamodb_encryption.dbesdk`; import from there.
 """
 
-# dbecore: raw AES, static key store, hierarchical keyring.
 from ._hierarchical import BranchKeyIdSupplier, HierarchicalKeyring
+from ._key_store import KeyStore
+from ._kms import AwsKmsKeyring
+from ._mpl import MplKeyring
+from ._multi import MultiKeyring
 from ._raw_aes import RawAesKeyring
+from ._raw_rsa import RawRsaKeyring, RsaPadding
 from ._static import StaticKeyStore
 
 __all__ = [
-    # dbecore
+    "AwsKmsKeyring",
     "BranchKeyIdSupplier",
     "HierarchicalKeyring",
+    "KeyStore",
+    "MplKeyring",
+    "MultiKeyring",
     "RawAesKeyring",
+    "RawRsaKeyring",
+    "RsaPadding",
     "StaticKeyStore",
 ]
