@@ -88,8 +88,17 @@ def test_delete_last_member_removes_the_attribute() -> None:
 
 
 def test_remove_missing_is_a_no_op() -> None:
-    out = apply_actions({"pk": {"S": "k"}}, [Thing.s.remove(), Thing.lst[3].remove()])
+    out = apply_actions({"pk": {"S": "k"}}, [Thing.s.remove()])
     assert out == {"pk": {"S": "k"}}
+    out = apply_actions({"pk": {"S": "k"}, "lst": {"L": []}}, [Thing.lst[3].remove()])
+    assert out == {"pk": {"S": "k"}, "lst": {"L": []}}
+
+
+def test_remove_under_a_missing_parent_is_refused() -> None:
+    # As DynamoDB (measured on DynamoDB Local): "REMOVE zz[3]" with no zz is a
+    # ValidationException, not a no-op.
+    with pytest.raises(LocalUpdateError, match="document path"):
+        apply_actions({"pk": {"S": "k"}}, [Thing.lst[3].remove()])
 
 
 def test_unsupported_actions_and_operands() -> None:
