@@ -20,7 +20,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.httpsession import URLLib3Session
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, VersionAttribute
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from pynamodb_encryption import (
     PynamoDBEncryptionError,
@@ -324,3 +324,17 @@ def test_spent_retry_budget_raises_a_documented_update_error(models: dict[str, A
     assert error.attempts >= 2
     # Every rival write counted, ours never applied.
     assert model.get("k", consistent_read=True).counter == error.attempts
+
+
+def test_a_stale_save_does_not_undo_an_update(models: dict[str, Any]) -> None:
+    """save() replaces the item (PynamoDB semantics); with a VersionAttribute every update()
+    bumps the version, unsigned-only ones included, so a stale save() raises instead."""
+    model = models["Versioned"]
+    model("k", counter=0, hits=0).save()
+    stale = model.get("k", consistent_read=True)
+    model.get("k", consistent_read=True).update([model.hits.add(1)])
+    stale.secret = "changed"
+    with pytest.raises(PutError):
+        stale.save()
+    stored = model.get("k", consistent_read=True)
+    assert (stored.hits, stored.secret) == (1, None)
