@@ -468,6 +468,12 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 update.append(RemoveAction(Path([name])))
         update.extend(copied)
         update.extend(split.native)
+        if not update:
+            # Nothing signed changed (a signature over plaintext only is deterministic) and
+            # nothing else to do: DynamoDB refuses an empty update expression, so rewrite the
+            # signature with itself to keep the conditional check and the returned item.
+            same = Value(stored[SIGNATURE_ATTRIBUTE])
+            update.append(SetAction(Path([SIGNATURE_ATTRIBUTE]), same))
         return _SignedWrite(
             plan=plan,
             raw=raw,
