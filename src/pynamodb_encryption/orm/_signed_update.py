@@ -24,6 +24,7 @@ from pynamodb.expressions.operand import Path, Value
 from pynamodb.expressions.update import Action
 
 from ..core import MATERIAL_DESCRIPTION_ATTRIBUTE, SIGNATURE_ATTRIBUTE, CryptoAction
+from ..errors import ConfigurationError
 from ._errors import UpdateContentionError
 from ._expressions import LocalUpdateError, operand_names, target_name
 
@@ -225,9 +226,21 @@ class RetryBudget:
     @classmethod
     def for_model(cls, model: type[Any]) -> RetryBudget:
         meta = model.Meta
-        seconds = float(getattr(meta, "update_retry_seconds", DEFAULT_UPDATE_RETRY_SECONDS))
+        seconds = getattr(meta, "update_retry_seconds", DEFAULT_UPDATE_RETRY_SECONDS)
         attempts = getattr(meta, "update_attempts", None)
-        return cls(max(seconds, 0.0), None if attempts is None else max(int(attempts), 1))
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ConfigurationError(
+                f"{model.__name__}.Meta.update_retry_seconds must be a number of seconds >= 0",
+                table=getattr(meta, "table_name", None),
+            )
+        if attempts is not None and (
+            isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1
+        ):
+            raise ConfigurationError(
+                f"{model.__name__}.Meta.update_attempts must be a positive integer or None",
+                table=getattr(meta, "table_name", None),
+            )
+        return cls(float(seconds), attempts)
 
     def wait_or_raise(self, failed: ConditionFailed, table: str | None) -> None:
         now = time.monotonic()
