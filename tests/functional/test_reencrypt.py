@@ -643,7 +643,9 @@ def test_interrupted_job_resumes_from_its_checkpoint(
     assert_all_readable(dynamodb_client, range_table, encryptor(range_table, new), expected)
 
 
-def test_rate_and_capacity_caps_are_accepted(dynamodb_client: Any, range_table: str) -> None:
+def test_rate_and_capacity_caps_are_accepted(
+    dynamodb_client: Any, range_table: str, ddb_backend: str
+) -> None:
     old, new = static_provider(), static_provider()
     expected = seed_table(dynamodb_client, range_table, encryptor(range_table, old), count=20)
 
@@ -655,8 +657,9 @@ def test_rate_and_capacity_caps_are_accepted(dynamodb_client: Any, range_table: 
 
     assert report.ok
     assert report.reencrypted == 20
-    # Every write and every scan page reported its capacity (one WCU per small item).
-    assert report.consumed_capacity >= 20
+    # Every write and every scan page reported its capacity (one WCU per small item; moto
+    # reports 0.5 for an UpdateItem, the job's write).
+    assert report.consumed_capacity >= (20 if ddb_backend == "ddblocal" else 10)
     assert_all_readable(dynamodb_client, range_table, encryptor(range_table, new), expected)
 
 
