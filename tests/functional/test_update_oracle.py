@@ -178,6 +178,8 @@ FIXED: dict[str, list[Action]] = {
     "exact-negation": [N.add(_n("-12345678901234567890123456789012345678"))],
     "mixed-native-and-local": [U.add(_n("1")), E.set(E + _n("1")), M["b"].set(U)],
     "copy-signed-to-unsigned": [U.set(E + _n("1"))],
+    # Found by the generated test: abs() rounded to 28 digits and overflowed.
+    "largest-number": [N.set(_n("-9.9999999999999999999999999999999999999E+125"))],
 }
 
 

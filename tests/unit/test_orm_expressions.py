@@ -177,6 +177,12 @@ def test_numbers_and_values_are_refused_as_dynamodb_refuses_them(
         apply_actions({"pk": {"S": "k"}, **item}, [action])
 
 
+def test_the_largest_numbers_are_accepted() -> None:
+    largest = "9.9999999999999999999999999999999999999E+125"
+    out = apply_actions({"pk": {"S": "k"}}, [Thing.n.set(Value({"N": "-" + largest}))])
+    assert Decimal(out["n"]["N"]) == Decimal("-" + largest)
+
+
 def test_arithmetic_is_exact() -> None:
     negated = Thing.n.add(Value({"N": "-" + _BIG}))
     out = apply_actions({"pk": {"S": "k"}, "n": {"N": _BIG}}, [negated])

@@ -204,7 +204,7 @@ def _checked_number(number: Decimal) -> Decimal:
         raise LocalUpdateError("the value is not a valid DynamoDB number")
     if number.is_zero():
         return number
-    magnitude = abs(number)
+    magnitude = number.copy_abs()  # abs() would round to the context precision (28)
     if magnitude > _MAX_MAGNITUDE:
         raise LocalUpdateError(
             "Number overflow. Attempting to store a number with magnitude larger than "
