@@ -3,7 +3,7 @@
 - Which top-level attributes a condition, filter or update action names (conditions on an
   encrypted attribute would compare ciphertext, so they are refused before any request).
 - A local interpreter for update actions on a DynamoDB-JSON item, used when an update touches
-  signed or encrypted attributes and must run as read / apply / re-sign / conditional put.
+  signed or encrypted attributes and must run as read / apply / re-sign / conditional UpdateItem.
 """
 
 from __future__ import annotations
