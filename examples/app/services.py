@@ -54,7 +54,7 @@ def find(clinic_id: str, patient_id: str) -> Patient | None:
 
 # --8<-- [start:update]
 def record_visit(patient: Patient) -> int:
-    # `visits` is signed: the update runs as read / apply / re-sign / conditional put.
+    # `visits` is signed: the update runs as read / apply / re-sign / conditional UpdateItem.
     patient.update([Patient.visits.add(1)])
     return int(patient.visits)
 

@@ -46,7 +46,13 @@ from .maintenance import (
     provider_from_config,
     reencrypt_table,
 )
-from .orm import EncryptedAttribute, EncryptedModel, PlaintextPolicy, SignedAttribute
+from .orm import (
+    EncryptedAttribute,
+    EncryptedModel,
+    PlaintextPolicy,
+    SignedAttribute,
+    UpdateContentionError,
+)
 from .providers import (
     AwsKmsMaterialsProvider,
     CacheStats,
@@ -103,6 +109,7 @@ __all__ = [
     "TableIndex",
     "TableInfo",
     "UnsupportedOperationError",
+    "UpdateContentionError",
     "Verifier",
     "VersionAlreadyExistsError",
     "WrappedMaterialsProvider",

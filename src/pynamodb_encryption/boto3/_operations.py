@@ -350,6 +350,53 @@ def check_update(
     check_conditions(kwargs, actions, shape, table=table)
 
 
+_SIGNATURE_PLACEHOLDER = "#pde_signature"
+
+
+def guard_signed(
+    kwargs: Mapping[str, Any], actions: AttributeActions, shape: ItemShape, *, table: str
+) -> dict[str, Any]:
+    """The update request with a condition that the item exists and is signed.
+
+    An UpdateItem on a missing key creates the item, unsigned: the helpers then refuse to read
+    it (no signature). As ``EncryptedModel.update()``, refuse instead: the update fails with
+    ``ConditionalCheckFailedException`` when the item is missing (create items with
+    ``put_item``).
+    """
+    request = dict(kwargs)
+    if actions.take_no_actions:
+        return request
+    if "AttributeUpdates" in request or "Expected" in request:
+        # Legacy parameters cannot be mixed with ConditionExpression.
+        if request.get("ConditionalOperator") == "OR":
+            raise UnsupportedOperationError(
+                "update_item with Expected and ConditionalOperator=OR cannot be guarded "
+                "against creating an unsigned item: use ConditionExpression",
+                table=table,
+            )
+        expected = dict(request.get("Expected") or {})
+        expected[SIGNATURE_ATTRIBUTE] = {"ComparisonOperator": "NOT_NULL"}
+        request["Expected"] = expected
+        return request
+    existing = request.get("ConditionExpression")
+    if shape.resource_style and existing is not None and not isinstance(existing, str):
+        from boto3.dynamodb.conditions import Attr
+
+        request["ConditionExpression"] = Attr(SIGNATURE_ATTRIBUTE).exists() & existing
+        return request
+    names = dict(request.get("ExpressionAttributeNames") or {})
+    if names.get(_SIGNATURE_PLACEHOLDER, SIGNATURE_ATTRIBUTE) != SIGNATURE_ATTRIBUTE:
+        raise UnsupportedOperationError(
+            f"ExpressionAttributeNames uses {_SIGNATURE_PLACEHOLDER}, which the helpers reserve",
+            table=table,
+        )
+    names[_SIGNATURE_PLACEHOLDER] = SIGNATURE_ATTRIBUTE
+    request["ExpressionAttributeNames"] = names
+    clause = f"attribute_exists({_SIGNATURE_PLACEHOLDER})"
+    request["ConditionExpression"] = f"{clause} AND ({existing})" if existing else clause
+    return request
+
+
 # ----------------------------------------------------------------------------------------
 # Matching unprocessed writes back to the plaintext request
 
@@ -467,6 +514,7 @@ class Operations:
         table = _table_name(request)
         encryptor = self.engine.encryptor(table, options)
         check_conditions(request, encryptor.attribute_actions, self.shape, table=table)
+        request = guard_signed(request, encryptor.attribute_actions, self.shape, table=table)
         response = self._send_write(send, request, lambda _: encryptor)
         return self._decrypt_return_values(response, request, encryptor, table)
 
@@ -479,6 +527,7 @@ class Operations:
         check_update(request, self.engine.base_actions(options), self.shape, table=table)
         encryptor = self.engine.encryptor(table, options)
         check_conditions(request, encryptor.attribute_actions, self.shape, table=table)
+        request = guard_signed(request, encryptor.attribute_actions, self.shape, table=table)
         response = self._send_write(send, request, lambda _: encryptor)
         return self._decrypt_return_values(response, request, encryptor, table)
 
@@ -673,6 +722,9 @@ class Operations:
                 new_body = dict(body)
                 new_body["Item"] = self.encrypt(encryptor, body["Item"], table)
                 out_entries.append({kind: new_body})
+            elif kind == "Update":
+                guarded = guard_signed(body, encryptor.attribute_actions, self.shape, table=table)
+                out_entries.append({kind: guarded})
             else:
                 out_entries.append({kind: body})
         request["TransactItems"] = out_entries

@@ -7,7 +7,8 @@ The job scans the table (optionally in parallel segments), and for each item:
    configuration. Current items are left alone, which makes the job idempotent;
 2. otherwise verifies and decrypts it with the old configuration (or takes it as plaintext,
    following the `UnsignedItemPolicy`), encrypts it with the new configuration, and
-3. writes it back with a condition that the stored item is still the one that was read: the
+3. writes back the attributes that change (an UpdateItem: attributes it leaves alone are never
+   rewritten) with a condition that the stored item is still the one that was read: the
    old signature (plus every attribute the signature does not cover) for signed items, every
    attribute for plaintext ones. A concurrent application write therefore makes the condition
    fail instead of being overwritten; the item is then re-read and processed again.
@@ -94,6 +95,8 @@ _RETRYABLE_CODES = frozenset(
     }
 )
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+# DynamoDB refuses an expression longer than 4 KB.
+_MAX_EXPRESSION_BYTES = 4000
 
 
 class UnsignedItemPolicy(str, enum.Enum):
@@ -848,15 +851,14 @@ class _Runner:
             if options.dry_run:
                 stats.add("reencrypted")
                 return
-            params: dict[str, Any] = {
-                "TableName": self._table,
-                "Item": decision.item,
-                **decision.condition,
-            }
+            params = self._write_params(current, decision)
             if self._capacity_bucket is not None:
                 params["ReturnConsumedCapacity"] = "TOTAL"
             try:
-                response = self._client.put_item(**params)
+                if "UpdateExpression" in params:
+                    response = self._client.update_item(**params)
+                else:
+                    response = self._client.put_item(**params)
             except Exception as exc:
                 code = _error_code(exc)
                 if code == _CONDITION_FAILED:
@@ -896,6 +898,56 @@ class _Runner:
             self._charge(response)
             stats.add("reencrypted")
             return
+
+    def _write_params(self, read: Mapping[str, Any], decision: _Write) -> dict[str, Any]:
+        """The conditional write of one item: an UpdateItem that sets only the attributes whose
+        stored form changes and removes those that go away.
+
+        An attribute the job leaves as it is (DO_NOTHING before and after) is never rewritten,
+        so an application write to it between the job's read and its write is kept, even one
+        that adds a new attribute (which no condition can pin); a put of the whole item would
+        undo it. The put remains only for items whose update expression would pass DynamoDB's
+        4 KB expression limit (hundreds of changed attributes).
+        """
+        keys = {self._pk, self._sk}
+        condition = decision.condition
+        names = dict(condition["ExpressionAttributeNames"])
+        values = dict(condition.get("ExpressionAttributeValues") or {})
+        sets: list[str] = []
+        for index, (name, value) in enumerate(decision.item.items()):
+            if name in keys or read.get(name) == value:
+                continue
+            names[f"#w{index}"] = name
+            values[f":w{index}"] = value
+            sets.append(f"#w{index} = :w{index}")
+        removes: list[str] = []
+        for index, name in enumerate(read):
+            if name not in keys and name not in decision.item:
+                names[f"#r{index}"] = name
+                removes.append(f"#r{index}")
+        expression = " ".join(
+            part
+            for part in (
+                f"SET {', '.join(sets)}" if sets else "",
+                f"REMOVE {', '.join(removes)}" if removes else "",
+            )
+            if part
+        )
+        if not expression or len(expression) > _MAX_EXPRESSION_BYTES:
+            return {"TableName": self._table, "Item": decision.item, **condition}
+        names["#wk"] = self._pk
+        guard = f"attribute_exists(#wk) AND ({condition['ConditionExpression']})"
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": self._key(decision.item),
+            "UpdateExpression": expression,
+            # An item deleted meanwhile must not come back.
+            "ConditionExpression": guard,
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            params["ExpressionAttributeValues"] = values
+        return params
 
     def _reread(self, key: Mapping[str, Any]) -> dict[str, Any] | ItemFailure | None:
         attempt = 0
