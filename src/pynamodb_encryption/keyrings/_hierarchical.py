@@ -212,6 +212,8 @@ class HierarchicalKeyring:
     # --------------------------------------------------------------------------------------
 
     def on_encrypt(self, materials: DbeEncryptionMaterials) -> DbeEncryptionMaterials:
+        """Generate the data key if unset and add its copy wrapped under the active version
+        of the item's branch key."""
         context = materials.encryption_context
         branch_key_id = self._branch_key_id_for(context)
         branch_key, version = self._materials(branch_key_id, None)
@@ -242,6 +244,7 @@ class HierarchicalKeyring:
         materials: DbeDecryptionMaterials,
         encrypted_data_keys: Sequence[EncryptedDataKey],
     ) -> DbeDecryptionMaterials:
+        """Open the first EDK of the item's branch key (any version); unchanged if none."""
         if materials.plaintext_data_key is not None:
             return materials
         context = materials.encryption_context
