@@ -218,3 +218,15 @@ def test_strings_and_map_keys_are_ordered_by_utf16_code_units() -> None:
     assert body.index(astral.encode()) < body.index(private.encode())
     _, ascii_body = serialize({"SS": ["b", "a", "B"]})
     assert ascii_body.index(b"B") < ascii_body.index(b"a") < ascii_body.index(b"b")
+
+
+def test_canonical_path_counts_utf16_code_units() -> None:
+    from pynamodb_encryption.structured._encryptor import canonical_path
+
+    one = (1).to_bytes(8, "big")
+    assert canonical_path(b"T", "ab") == b"T" + one + b"$" + (2).to_bytes(8, "big") + b"ab"
+    # U+10001 is one code point, four UTF-8 bytes, two UTF-16 code units (Java's length).
+    name = "\U00010001"
+    assert canonical_path(b"T", name) == b"T" + one + b"$" + (2).to_bytes(8, "big") + name.encode()
+    # Shorter names sort first, whatever their letters.
+    assert canonical_path(b"T", "Zz") < canonical_path(b"T", "aaa")

@@ -131,7 +131,8 @@ class HierarchicalKeyring:
         self._max_entries = max_cache_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple[str, str | None], tuple[float, BranchKeyMaterials]] = (
+        # (branch key id, version bytes or None for the active one) -> (expiry, (key, version))
+        self._cache: OrderedDict[tuple[str, bytes | None], tuple[float, tuple[bytes, bytes]]] = (
             OrderedDict()
         )
 
@@ -159,7 +160,9 @@ class HierarchicalKeyring:
             raise ProviderError("the branch key id supplier returned no branch key id")
         return chosen
 
-    def _materials(self, branch_key_id: str, version: str | None) -> BranchKeyMaterials:
+    def _materials(self, branch_key_id: str, version: bytes | None) -> tuple[bytes, bytes]:
+        """``(branch key, 16-byte version)`` of the active version (``version=None``) or of
+        the given one, from the cache or the key store."""
         key = (branch_key_id, version)
         now = self._clock()
         with self._lock:
@@ -167,11 +170,12 @@ class HierarchicalKeyring:
             if hit is not None and hit[0] > now:
                 self._cache.move_to_end(key)
                 return hit[1]
+        version_text = None if version is None else str(uuid.UUID(bytes=version))
         try:
-            if version is None:
+            if version_text is None:
                 materials = self._key_store.get_active_branch_key(branch_key_id)
             else:
-                materials = self._key_store.get_branch_key_version(branch_key_id, version)
+                materials = self._key_store.get_branch_key_version(branch_key_id, version_text)
         except PynamoDBEncryptionError:
             raise
         except Exception as exc:
@@ -180,18 +184,25 @@ class HierarchicalKeyring:
             not isinstance(materials, BranchKeyMaterials)
             or materials.branch_key_id != branch_key_id
             or len(materials.branch_key) != 32
-            or (version is not None and materials.branch_key_version != version)
+            or (version_text is not None and materials.branch_key_version != version_text)
         ):
             raise ProviderError(
                 "the key store returned other materials than asked", material_name=branch_key_id
             )
+        try:
+            version_bytes = uuid.UUID(materials.branch_key_version).bytes
+        except (TypeError, ValueError, AttributeError):
+            raise ProviderError(
+                "the branch key version is not a UUID", material_name=branch_key_id
+            ) from None
+        entry = (bytes(materials.branch_key), version_bytes)
         with self._lock:
             cache = self._cache
-            cache[key] = (now + self._ttl, materials)
+            cache[key] = (now + self._ttl, entry)
             cache.move_to_end(key)
             while len(cache) > self._max_entries:
                 cache.popitem(last=False)
-        return materials
+        return entry
 
     def clear_cache(self) -> None:
         """Forget every cached branch key (the next item asks the key store again)."""
@@ -201,15 +212,11 @@ class HierarchicalKeyring:
     # --------------------------------------------------------------------------------------
 
     def on_encrypt(self, materials: DbeEncryptionMaterials) -> DbeEncryptionMaterials:
+        """Generate the data key if unset and add its copy wrapped under the active version
+        of the item's branch key."""
         context = materials.encryption_context
         branch_key_id = self._branch_key_id_for(context)
-        branch = self._materials(branch_key_id, None)
-        try:
-            version = uuid.UUID(branch.branch_key_version).bytes
-        except ValueError:
-            raise ProviderError(
-                "the branch key version is not a UUID", material_name=branch_key_id
-            ) from None
+        branch_key, version = self._materials(branch_key_id, None)
         if materials.plaintext_data_key is None:
             materials = materials.with_data_key(os.urandom(DATA_KEY_LENGTH))
         data_key = materials.plaintext_data_key
@@ -223,7 +230,7 @@ class HierarchicalKeyring:
         iv = os.urandom(_IV)
         id_bytes = branch_key_id.encode("utf-8")
         aad = PROVIDER_ID + id_bytes + version + serialized
-        wrapping_key = _derive_wrapping_key(branch.branch_key, salt)
+        wrapping_key = _derive_wrapping_key(branch_key, salt)
         wrapped_ik = AESGCM(wrapping_key).encrypt(iv, intermediate_key, aad)
         edk = EncryptedDataKey(
             provider_id=PROVIDER_ID,
@@ -237,6 +244,7 @@ class HierarchicalKeyring:
         materials: DbeDecryptionMaterials,
         encrypted_data_keys: Sequence[EncryptedDataKey],
     ) -> DbeDecryptionMaterials:
+        """Open the first EDK of the item's branch key (any version); unchanged if none."""
         if materials.plaintext_data_key is not None:
             return materials
         context = materials.encryption_context
@@ -254,11 +262,11 @@ class HierarchicalKeyring:
             salt = ciphertext[_W : _W + _SALT]
             iv = ciphertext[_W + _SALT : _W + _SALT + _IV]
             version = ciphertext[_W + _SALT + _IV : _HEAD]
-            branch = self._materials(branch_key_id, str(uuid.UUID(bytes=version)))
+            branch_key, _ = self._materials(branch_key_id, version)
             if serialized is None:
                 serialized = serialize_encryption_context(context)
             aad = PROVIDER_ID + id_bytes + version + serialized
-            wrapping_key = _derive_wrapping_key(branch.branch_key, salt)
+            wrapping_key = _derive_wrapping_key(branch_key, salt)
             try:
                 intermediate_key = AESGCM(wrapping_key).decrypt(iv, ciphertext[_HEAD:], aad)
                 data_key, mac_key = unwrap_data_key(

@@ -74,6 +74,7 @@ class RawAesKeyring:
         return f"RawAesKeyring(key_namespace={self._key_namespace!r}, key_name={self._key_name!r})"
 
     def on_encrypt(self, materials: DbeEncryptionMaterials) -> DbeEncryptionMaterials:
+        """Generate the data key if unset and add its copy wrapped under this key."""
         if materials.plaintext_data_key is None:
             materials = materials.with_data_key(os.urandom(DATA_KEY_LENGTH))
         data_key = materials.plaintext_data_key
@@ -98,6 +99,7 @@ class RawAesKeyring:
         materials: DbeDecryptionMaterials,
         encrypted_data_keys: Sequence[EncryptedDataKey],
     ) -> DbeDecryptionMaterials:
+        """Open the first EDK with this namespace, key name and key; unchanged if none."""
         if materials.plaintext_data_key is not None:
             return materials
         context = materials.encryption_context

@@ -49,6 +49,7 @@ class StaticKeyStore:
         )
 
     def get_active_branch_key(self, branch_key_id: str) -> BranchKeyMaterials:
+        """The branch key, if ``branch_key_id`` is this store's."""
         if branch_key_id != self._branch.branch_key_id:
             raise ProviderError("no such branch key", material_name=str(branch_key_id))
         return self._branch
@@ -56,6 +57,7 @@ class StaticKeyStore:
     def get_branch_key_version(
         self, branch_key_id: str, branch_key_version: str
     ) -> BranchKeyMaterials:
+        """The branch key, if the id and version are this store's."""
         if (
             branch_key_id != self._branch.branch_key_id
             or branch_key_version != self._branch.branch_key_version
@@ -64,6 +66,7 @@ class StaticKeyStore:
         return self._branch
 
     def get_beacon_key(self, branch_key_id: str) -> BeaconKeyMaterials:
+        """The beacon key, if ``branch_key_id`` is this store's."""
         if branch_key_id != self._beacon.beacon_key_id:
             raise ProviderError("no such beacon key", material_name=str(branch_key_id))
         return self._beacon

@@ -140,22 +140,27 @@ class DbeItemHeader:
 
     @property
     def algorithm_suite(self) -> DbeAlgorithmSuite:
+        """The suite the item was written with."""
         return self.header.algorithm_suite
 
     @property
     def version(self) -> int:
+        """The format version: 2 when some attribute is SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT."""
         return self.header.version
 
     @property
     def legend(self) -> str:
+        """One letter per signed attribute in canonical order: ``e``, ``s`` or ``c``."""
         return self.header.legend
 
     @property
     def provider_ids(self) -> tuple[str, ...]:
+        """The provider id of each encrypted data key (which keyring kind wrapped it)."""
         return self.header.provider_ids
 
     @property
     def provider_infos(self) -> tuple[bytes, ...]:
+        """The provider info of each encrypted data key (which key wrapped it)."""
         return tuple(e.provider_info for e in self.header.encrypted_data_keys)
 
 
@@ -307,14 +312,17 @@ class DbEsdkItemEncryptor:
 
     @property
     def table_name(self) -> str:
+        """The logical table name bound into every item."""
         return self._table_name
 
     @property
     def attribute_actions(self) -> Mapping[str, CryptoAction]:
+        """The configured actions (read-only)."""
         return self._actions
 
     @property
     def algorithm_suite(self) -> DbeAlgorithmSuite:
+        """The suite new items are written with (decrypt accepts either)."""
         return self._suite
 
     def __repr__(self) -> str:
