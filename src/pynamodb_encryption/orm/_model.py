@@ -27,6 +27,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import MetaModel, Model
 from pynamodb.pagination import ResultIterator
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -130,6 +131,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         """Verify and decrypt a stored item (DynamoDB JSON) with this class's plan."""
         if SIGNATURE_ATTRIBUTE not in raw:
             if cls._pde_plaintext_policy() is PlaintextPolicy.ALLOW_PLAINTEXT_READ:
+                _telemetry.plaintext_read(cls.Meta.table_name, cls.__name__)
                 return {k: v for k, v in raw.items() if k != MATERIAL_DESCRIPTION_ATTRIBUTE}
             raise PlaintextItemError(
                 "the item has no signature (written before encryption was enabled?); while "
@@ -137,7 +139,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 "PlaintextPolicy.ALLOW_PLAINTEXT_READ",
                 table=cls.Meta.table_name,
             )
-        return cls._pde_encryptor().decrypt(raw)
+        return _telemetry.decrypt(cls._pde_encryptor(), raw)
 
     @classmethod
     def _pde_plaintext_policy(cls) -> PlaintextPolicy:
@@ -193,7 +195,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         """The encrypted and signed item, as sent to DynamoDB (used by ``BatchWrite``)."""
         plaintext = self._container_serialize(null_check=null_check)
-        return type(self)._pde_encryptor().encrypt(plaintext)
+        return _telemetry.encrypt(type(self)._pde_encryptor(), plaintext)
 
     def _get_save_args(
         self, condition: Condition | None = None, *, add_version_condition: bool = True
@@ -205,7 +207,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         version_condition = self._handle_version_attribute(attributes=attribute_values)
         if add_version_condition and version_condition is not None:
             condition &= version_condition
-        attribute_values = cls._pde_encryptor().encrypt(attribute_values)
+        attribute_values = _telemetry.encrypt(cls._pde_encryptor(), attribute_values)
         hash_key_attribute, range_key_attribute = cls._pde_key_attributes()
         hash_key = attribute_values.pop(hash_key_attribute.attr_name, {}).get(
             hash_key_attribute.attr_type
@@ -382,7 +384,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 new_plaintext = apply_actions(plaintext, actions)
             except LocalUpdateError as exc:
                 raise UpdateError(f"Failed to update item: {exc}") from exc
-            stored = encryptor.encrypt(new_plaintext)
+            stored = _telemetry.encrypt(encryptor, new_plaintext)
             attributes = dict(stored)
             for name in key_names:
                 attributes.pop(name, None)

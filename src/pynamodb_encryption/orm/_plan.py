@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import Attribute, ListAttribute, MapAttribute, TTLAttribute
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -263,6 +264,7 @@ def encryptor_for(cls: type[Model], plan: ClassPlan) -> ItemEncryptor:
         if not table_name:
             raise ConfigurationError(f"{cls.__name__}.Meta.table_name is not set")
         provider = _resolve_provider(cls, source)
+        _telemetry.log_provider_resolved(cls.__name__, table_name, provider)
         encryptor = ItemEncryptor(
             table_name=table_name,
             partition_key_name=plan.hash_key_name,

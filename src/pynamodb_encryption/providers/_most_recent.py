@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from .. import _telemetry
 from ..core import DecryptionMaterials, EncryptionContext, EncryptionMaterials
 from ..core._md import MD_META_ID
 from ..errors import ConfigurationError, InvalidMaterialDescriptionError, NoKnownVersionError
@@ -135,6 +136,7 @@ class MostRecentProvider:
             entry = self._cache.get(version)
             if entry is not None:
                 if age < self._ttl:
+                    _telemetry.cache_lookup("most_recent", True, f"newest version {version}")
                     return entry[1]
                 if age < self._ttl + GRACE_SECONDS:
                     # Grace period: refresh if nobody else is, otherwise keep going.
@@ -160,6 +162,7 @@ class MostRecentProvider:
             version = self._meta_store.max_version(name)
         except NoKnownVersionError:
             version = None
+        created = version is None
         if version is None:
             version = 0
             provider = self._meta_store.get_or_create_provider(name, 0)
@@ -169,6 +172,7 @@ class MostRecentProvider:
         now = self._clock()
         self._cache.put(version, (now, provider))
         self._current = (version, now)
+        _telemetry.version_loaded(name, version, newest=True, created=created)
         return provider
 
     # -- decrypt ----------------------------------------------------------------------
@@ -187,6 +191,7 @@ class MostRecentProvider:
         if entry is not None:
             age = self._clock() - entry[0]
             if age < self._ttl:
+                _telemetry.cache_lookup("most_recent", True, f"version {version}")
                 return entry[1]
             if age < self._ttl + GRACE_SECONDS:
                 # Grace period: reload if nobody else is loading, otherwise keep going.
@@ -204,6 +209,8 @@ class MostRecentProvider:
 
     def _load_version(self, version: int) -> WrappedMaterialsProvider:
         """Load one version from the meta store (never creates it). Lock held."""
+        _telemetry.cache_lookup("most_recent", False, f"version {version}")
         provider = self._meta_store.provider(self._material_name, version)
         self._cache.put(version, (self._clock(), provider))
+        _telemetry.version_loaded(self._material_name, version, newest=False, created=False)
         return provider
