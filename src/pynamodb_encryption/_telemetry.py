@@ -7,8 +7,9 @@ a value, a plaintext or a key byte.
   a ``NullHandler`` on the root of the tree (the application chooses where logs go).
 - **OpenTelemetry**: spans and counters through ``opentelemetry-api`` when it is installed (the
   ``otel`` extra). It is imported on first use, never on the library's import path; without it
-  (or with ``PYNAMODB_ENCRYPTION_OTEL=off``) every hook is a plain function call. Without an
-  SDK configured by the application the API's own no-op tracer and meter are used.
+  (or with ``PYNAMODB_ENCRYPTION_OTEL=off``) every hook is a plain function call. Until the
+  application installs an SDK tracer or meter provider, the hooks skip OpenTelemetry too
+  (looking again at most once a second), so an unconfigured API costs nothing either.
 - **botocore**: at DEBUG, botocore logs every response body, and the bodies of KMS
   ``GenerateDataKey`` / ``Decrypt`` hold a plaintext data key. `kms_call` wraps the calls this
   library makes, and a filter on botocore's loggers redacts those records while one runs.
@@ -125,23 +126,43 @@ class _Otel:
 
 
 _UNRESOLVED: Any = object()
+#: The API is installed but no SDK provider is set yet: look again after this many seconds.
+#: Until then the hooks skip OpenTelemetry (its proxies would cost ~5 us per item for nothing).
+_RECHECK_SECONDS = 1.0
 _otel_state: Any = _UNRESOLVED
+_recheck_at = 0.0
 _otel_lock = threading.Lock()
 
 
+def _configured(provider: Any) -> bool:
+    # The API hands out proxy (or no-op) providers until the application installs an SDK one.
+    name = type(provider).__name__
+    return not (name.startswith("_Proxy") or name.startswith("Proxy") or name.startswith("NoOp"))
+
+
 def _resolve_otel() -> _Otel | None:
-    global _otel_state
+    global _otel_state, _recheck_at
     with _otel_lock:
-        if _otel_state is _UNRESOLVED:
+        if _otel_state is _UNRESOLVED or (
+            _otel_state is None and _recheck_at and time.monotonic() >= _recheck_at
+        ):
             state: _Otel | None = None
+            _recheck_at = 0.0
             if os.environ.get(OTEL_ENV, "").strip().lower() not in ("off", "0", "false", "no"):
                 try:
                     from opentelemetry import metrics, trace
                 except ImportError:
                     pass
                 else:
-                    version = _version()
-                    state = _Otel(trace.get_tracer(ROOT, version), metrics.get_meter(ROOT, version))
+                    if _configured(trace.get_tracer_provider()) or _configured(
+                        metrics.get_meter_provider()
+                    ):
+                        version = _version()
+                        state = _Otel(
+                            trace.get_tracer(ROOT, version), metrics.get_meter(ROOT, version)
+                        )
+                    else:
+                        _recheck_at = time.monotonic() + _RECHECK_SECONDS
             _otel_state = state
         resolved: _Otel | None = _otel_state
         return resolved
@@ -158,9 +179,13 @@ def _version() -> str:
 
 def _otel() -> _Otel | None:
     state = _otel_state
+    if state is None:
+        if _recheck_at and time.monotonic() >= _recheck_at:
+            return _resolve_otel()
+        return None
     if state is _UNRESOLVED:
         return _resolve_otel()
-    resolved: _Otel | None = state
+    resolved: _Otel = state
     return resolved
 
 
@@ -174,9 +199,10 @@ def use(tracer: Any, meter: Any) -> None:
 def reset() -> None:
     """Forget the OpenTelemetry tracer and meter (resolved again on next use) and the
     plaintext-read counts. For tests, or after ``PYNAMODB_ENCRYPTION_OTEL`` changed."""
-    global _otel_state
+    global _otel_state, _recheck_at
     with _otel_lock:
         _otel_state = _UNRESOLVED
+        _recheck_at = 0.0
     with _plaintext_lock:
         _plaintext.clear()
 

@@ -92,9 +92,33 @@ def test_without_opentelemetry_every_hook_is_a_no_op() -> None:
 
 
 def test_the_environment_switch_turns_opentelemetry_off() -> None:
-    code = BLOCKED_OTEL.replace('sys.modules["opentelemetry"] = None', "")
-    assert _run(code, PYNAMODB_ENCRYPTION_OTEL="off").strip() == "None"
-    assert "_Otel" in _run(code, PYNAMODB_ENCRYPTION_OTEL="")
+    configured = BLOCKED_OTEL.replace(
+        'sys.modules["opentelemetry"] = None  # as if the otel extra were not installed',
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "trace.set_tracer_provider(TracerProvider())",
+    )
+    assert _run(configured, PYNAMODB_ENCRYPTION_OTEL="off").strip() == "None"
+    assert "_Otel" in _run(configured, PYNAMODB_ENCRYPTION_OTEL="")
+
+
+def test_an_unconfigured_api_is_skipped_until_the_application_configures_it() -> None:
+    code = BLOCKED_OTEL.replace(
+        'sys.modules["opentelemetry"] = None  # as if the otel extra were not installed', ""
+    ).replace(
+        "print(_telemetry._otel_state)",
+        """print(_telemetry._otel_state)
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+metrics.set_meter_provider(MeterProvider())
+_telemetry._otel()
+print(_telemetry._otel_state)  # still within the recheck interval
+_telemetry._recheck_at = 1.0  # the interval has passed
+_telemetry._otel()
+print(type(_telemetry._otel_state).__name__)
+""",
+    )
+    assert _run(code, PYNAMODB_ENCRYPTION_OTEL="").split() == ["None", "None", "_Otel"]
 
 
 def test_decrypt_failure_is_a_warning_naming_the_table_only(
