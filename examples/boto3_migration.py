@@ -9,6 +9,7 @@ Runs offline: ``python examples/boto3_migration.py`` starts the embedded moto se
 "before" half needs ``pip install dynamodb-encryption-sdk``; without it only "after" runs.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import sys
@@ -18,6 +19,8 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Attr, Key
+
+# --8<-- [end:imports]
 
 # The keys: in real code they come from a key store, never from source code.
 WRAPPING_KEY = bytes(range(32))  # AES-256 key-encryption key

@@ -4,6 +4,7 @@ Runs offline: ``python examples/provider_kms.py`` starts the embedded moto serve
 extra) for KMS and DynamoDB. ``main(endpoint_url)`` uses a server you already run instead.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import sys
@@ -29,6 +30,7 @@ from pynamodb_encryption import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+# --8<-- [end:imports]
 
 TABLE = "customers"
 

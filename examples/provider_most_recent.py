@@ -4,6 +4,7 @@ Runs offline: ``python examples/provider_most_recent.py`` starts the embedded mo
 ``demo`` extra) for DynamoDB and KMS. ``main(endpoint_url)`` uses a server you already run.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import sys
@@ -24,6 +25,7 @@ from pynamodb_encryption.core._md import decode_material_description
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+# --8<-- [end:imports]
 
 META_TABLE = "key-versions"
 

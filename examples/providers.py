@@ -4,6 +4,7 @@ Runs offline: ``python examples/providers.py`` (the KMS part uses the embedded m
 from the ``demo`` extra, so no AWS account is needed).
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 from typing import Any
@@ -18,6 +19,8 @@ from pynamodb_encryption import (
     SymmetricKey,
     WrappedMaterialsProvider,
 )
+
+# --8<-- [end:imports]
 
 
 def static_provider() -> StaticMaterialsProvider:

@@ -8,6 +8,7 @@ Runs offline: ``python examples/reencrypt.py`` starts the embedded moto server (
 extra) for DynamoDB and KMS. ``main(endpoint_url)`` uses a server you already run.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import secrets
@@ -45,6 +46,7 @@ from pynamodb_encryption.maintenance import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+# --8<-- [end:imports]
 
 ITEMS = 50
 #: What each recipe returns: the job (to run again) and its report.
