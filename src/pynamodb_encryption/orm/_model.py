@@ -59,6 +59,18 @@ DEFAULT_UPDATE_ATTEMPTS = 5
 _MASK = "<encrypted>"
 
 
+def _index_refusal(model: str, index_name: str, kind: str | None, operation: str) -> str:
+    if kind is None:
+        return f"{operation} on index {index_name!r}: {model} declares no such index"
+    return (
+        f"{operation} on index {index_name!r}: its projection is {kind}, so it returns part of "
+        "each item, whose signature cannot be verified. Workaround: query the index with a "
+        "plain PynamoDB model (or a boto3 client) on the same table for the keys only, then "
+        f"load the whole items with {model}.batch_get(keys), which verifies and decrypts them; "
+        "or give the index an AllProjection"
+    )
+
+
 class EncryptedMetaModel(MetaModel):
     """Checks an encrypted model's declarations once PynamoDB has collected its attributes.
 
@@ -182,10 +194,10 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
             return
         index = cls._indexes.get(index_name)
         projection = getattr(getattr(index, "Meta", None), "projection", None)
-        if index is None or getattr(projection, "projection_type", None) != ALL:
+        kind = getattr(projection, "projection_type", None)
+        if index is None or kind != ALL:
             raise UnsupportedOperationError(
-                f"{operation} on index {index_name!r}: only indexes with AllProjection return "
-                "whole items whose signature can be verified",
+                _index_refusal(cls.__name__, index_name, kind, operation),
                 table=cls.Meta.table_name,
             )
 
