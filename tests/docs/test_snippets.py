@@ -36,17 +36,30 @@ def region(reference: str) -> str:
     return "\n".join(line[indent:] for line in body.rstrip().splitlines())
 
 
+#: Written on the line before a fence: the block continues the page's previous Python samples
+#: (a tutorial read top to bottom); it is checked together with them.
+CONTINUES = "<!-- continues the sample above -->"
+
+
 def python_samples() -> list[tuple[str, tuple[str, ...]]]:
-    """(page, the regions of one fenced block) for every block quoting a .py example."""
+    """(page, the regions of one fenced block) for every block quoting a .py example; a
+    block marked with `CONTINUES` is preceded by the regions of the page's earlier samples."""
     samples = []
     for page in sorted((ROOT / "docs").rglob("*.md")):
         block: list[str] | None = None
+        earlier: list[str] = []
+        continues = previous = False
         for line in page.read_text(encoding="utf-8").splitlines():
             if FENCE.match(line):
                 if block:
-                    samples.append((str(page.relative_to(ROOT / "docs")), tuple(block)))
+                    # A region shown twice (the imports) is pasted once.
+                    regions = list(dict.fromkeys([*earlier, *block])) if continues else block
+                    samples.append((str(page.relative_to(ROOT / "docs")), tuple(regions)))
+                    earlier = [*earlier, *block]
+                continues = block is None and previous
                 block = None if block is not None else []
                 continue
+            previous = line.strip() == CONTINUES
             match = SNIPPET.match(line)
             if match and block is not None and match.group(1).partition(":")[0].endswith(".py"):
                 block.append(match.group(1))
@@ -88,19 +101,13 @@ SAMPLES = python_samples()
 # Samples that still need names from outside what the page shows (reported, not yet fixed):
 # the last region of the block -> why. strict xfail: fixing one makes this list fail, so the
 # list only ever shrinks.
-_CONTINUES = "continues the sample above it on the page (uses its variables)"
 _FUNCTION_CONTEXT = "the region is the middle of a function: its clients and ids are parameters"
 _RECIPE_SCAFFOLDING = (
     "the recipe seeds its own sample data with the example's helpers (_seed, _encryptor, "
     "_static): the seeding has to move out of the region"
 )
 NOT_YET_SELF_CONTAINED = {
-    "examples/attribute_actions.py:stored": _CONTINUES,
-    "examples/attribute_actions.py:tamper": _CONTINUES,
-    "examples/app/adoption.py:step2": _CONTINUES,
-    "examples/app/adoption.py:step3": _CONTINUES,
-    "examples/provider_most_recent.py:rotate": _CONTINUES,
-    "examples/java_interop.py:shared-keys": _CONTINUES,
+    "examples/provider_most_recent.py:rotate": _FUNCTION_CONTEXT,
     "examples/providers.py:kms": _FUNCTION_CONTEXT,
     "examples/provider_kms.py:cache": _FUNCTION_CONTEXT,
     "examples/provider_most_recent.py:setup": _FUNCTION_CONTEXT,
