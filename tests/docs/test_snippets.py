@@ -108,8 +108,6 @@ _RECIPE_SCAFFOLDING = (
 )
 NOT_YET_SELF_CONTAINED = {
     "examples/provider_most_recent.py:rotate": _FUNCTION_CONTEXT,
-    "examples/providers.py:kms": _FUNCTION_CONTEXT,
-    "examples/provider_kms.py:cache": _FUNCTION_CONTEXT,
     "examples/provider_most_recent.py:setup": _FUNCTION_CONTEXT,
     "examples/boto3_migration.py:before": _FUNCTION_CONTEXT,
     "examples/boto3_migration.py:after": _FUNCTION_CONTEXT,
