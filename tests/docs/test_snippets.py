@@ -107,8 +107,6 @@ _RECIPE_SCAFFOLDING = (
     "_static): the seeding has to move out of the region"
 )
 NOT_YET_SELF_CONTAINED = {
-    "examples/provider_most_recent.py:rotate": _FUNCTION_CONTEXT,
-    "examples/provider_most_recent.py:setup": _FUNCTION_CONTEXT,
     "examples/boto3_migration.py:before": _FUNCTION_CONTEXT,
     "examples/boto3_migration.py:after": _FUNCTION_CONTEXT,
     "examples/boto3_migration.py:fail-closed": _FUNCTION_CONTEXT,
