@@ -101,15 +101,11 @@ SAMPLES = python_samples()
 # Samples that still need names from outside what the page shows (reported, not yet fixed):
 # the last region of the block -> why. strict xfail: fixing one makes this list fail, so the
 # list only ever shrinks.
-_FUNCTION_CONTEXT = "the region is the middle of a function: its clients and ids are parameters"
 _RECIPE_SCAFFOLDING = (
     "the recipe seeds its own sample data with the example's helpers (_seed, _encryptor, "
     "_static): the seeding has to move out of the region"
 )
 NOT_YET_SELF_CONTAINED = {
-    "examples/boto3_migration.py:before": _FUNCTION_CONTEXT,
-    "examples/boto3_migration.py:after": _FUNCTION_CONTEXT,
-    "examples/boto3_migration.py:fail-closed": _FUNCTION_CONTEXT,
     "examples/reencrypt.py:options": _RECIPE_SCAFFOLDING,
     "examples/reencrypt.py:static": _RECIPE_SCAFFOLDING,
     "examples/reencrypt.py:wrapped": _RECIPE_SCAFFOLDING,
