@@ -265,6 +265,7 @@ def decrypt(encryptor: ItemEncryptor, item: Mapping[str, Any]) -> dict[str, Any]
 
 
 _PLAINTEXT_WARN_EVERY = 60.0
+_clock = time.monotonic  # replaced in tests
 # table -> [total, since last warning, monotonic time of last warning]
 _plaintext: dict[str, list[float]] = {}
 _plaintext_lock = threading.Lock()
@@ -276,7 +277,7 @@ def plaintext_read(table: str, model: str) -> None:
     One WARNING for the first such read of a table, then at most one a minute with the counts,
     so an adoption's progress shows in the logs without one line per item.
     """
-    now = time.monotonic()
+    now = _clock()
     with _plaintext_lock:
         entry = _plaintext.setdefault(table, [0, 0, -_PLAINTEXT_WARN_EVERY])
         entry[0] += 1

@@ -143,7 +143,7 @@ def test_plaintext_reads_warn_once_then_at_most_every_minute(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(_telemetry.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(_telemetry, "_clock", lambda: clock[0])
     _telemetry.reset()
     with caplog.at_level(logging.WARNING, logger="pynamodb_encryption"):
         for _ in range(5):
