@@ -98,36 +98,14 @@ def unresolved_names(source: str) -> set[str]:
 
 SAMPLES = python_samples()
 
-# Samples that still need names from outside what the page shows (reported, not yet fixed):
-# the last region of the block -> why. strict xfail: fixing one makes this list fail, so the
-# list only ever shrinks.
-_RECIPE_SCAFFOLDING = (
-    "the recipe seeds its own sample data with the example's helpers (_seed, _encryptor, "
-    "_static): the seeding has to move out of the region"
-)
-NOT_YET_SELF_CONTAINED = {
-    "examples/reencrypt.py:options": _RECIPE_SCAFFOLDING,
-    "examples/reencrypt.py:static": _RECIPE_SCAFFOLDING,
-    "examples/reencrypt.py:wrapped": _RECIPE_SCAFFOLDING,
-    "examples/reencrypt.py:most-recent": _RECIPE_SCAFFOLDING,
-    "examples/reencrypt.py:kms": _RECIPE_SCAFFOLDING,
-    "examples/reencrypt.py:reference": _RECIPE_SCAFFOLDING,
-    "examples/reencrypt.py:encrypt-attribute": _RECIPE_SCAFFOLDING,
-    "examples/reencrypt.py:adopt": _RECIPE_SCAFFOLDING,
-}
-
-
-def _param(page: str, regions: tuple[str, ...]) -> object:
-    reason = NOT_YET_SELF_CONTAINED.get(regions[-1])
-    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    return pytest.param(page, regions, marks=marks, id=f"{page}:{'+'.join(regions)}")
-
 
 def test_the_pages_quote_python_samples() -> None:
-    assert len(SAMPLES) >= 30
+    assert len(SAMPLES) >= 40
 
 
-@pytest.mark.parametrize(("page", "regions"), [_param(p, r) for p, r in SAMPLES])
+@pytest.mark.parametrize(
+    ("page", "regions"), SAMPLES, ids=[f"{p}:{'+'.join(r)}" for p, r in SAMPLES]
+)
 def test_each_python_sample_is_self_contained(page: str, regions: tuple[str, ...]) -> None:
     source = "\n".join(region(reference) for reference in regions) + "\n"
     compile(source, f"{page}: {' + '.join(regions)}", "exec")
