@@ -37,12 +37,20 @@ for required in ("LICENSE", "README.md", "SECURITY.md", "pyproject.toml", "src/p
 print(f"wheel: {len(names)} files; sdist: {len(members)} files")
 PY
 
-echo "+ python -m venv $work/venv && pip install '<wheel>[demo]'"
-# No pip inside the new venv (ensurepip takes seconds): this venv's pip installs into it.
-# --no-compile: byte-compiling botocore and moto would be most of the time, for one run.
-python -m venv --without-pip "$work/venv"
-python -m pip --python "$work/venv/bin/python" install --disable-pip-version-check --quiet \
-    --no-compile "${wheel[0]}[demo]"
+# No pip inside the new venv when this pip can install into another interpreter (pip >= 22.3:
+# ensurepip alone takes seconds). --no-compile: byte-compiling botocore and moto would be most
+# of the time, for one run.
+pip_help="$(python -m pip --help 2>/dev/null || true)"
+if [[ "$pip_help" == *"--python "* ]]; then
+    echo "+ python -m venv --without-pip $work/venv; pip --python $work/venv/bin/python install '<wheel>[demo]'"
+    python -m venv --without-pip "$work/venv"
+    pip_install=(python -m pip --python "$work/venv/bin/python")
+else
+    echo "+ python -m venv $work/venv; $work/venv/bin/pip install '<wheel>[demo]'"
+    python -m venv "$work/venv"
+    pip_install=("$work/venv/bin/python" -m pip)
+fi
+"${pip_install[@]}" install --disable-pip-version-check --quiet --no-compile "${wheel[0]}[demo]"
 cd "$work"  # away from the checkout: the installed package must be the one imported
 "$work/venv/bin/python" - <<'PY'
 import pathlib, pynamodb_encryption
