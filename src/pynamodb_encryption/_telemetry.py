@@ -23,8 +23,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import PynamoDBEncryptionError
 
@@ -44,6 +44,7 @@ __all__ = [
     "log_provider_resolved",
     "plaintext_read",
     "reset",
+    "traced",
     "use",
     "version_loaded",
 ]
@@ -63,7 +64,13 @@ LOGGERS: Mapping[str, str] = {
 #: Environment variable: ``off`` (or ``0``/``false``) disables OpenTelemetry even if installed.
 OTEL_ENV = "PYNAMODB_ENCRYPTION_OTEL"
 #: Span names.
-SPANS = (f"{ROOT}.encrypt", f"{ROOT}.decrypt", f"{ROOT}.kms")
+SPANS = (
+    f"{ROOT}.encrypt",
+    f"{ROOT}.decrypt",
+    f"{ROOT}.kms",
+    f"{ROOT}.meta_store.max_version",
+    f"{ROOT}.meta_store.load",
+)
 #: Counter names (all with unit ``1``) and their attributes.
 METRICS: Mapping[str, str] = {
     f"{ROOT}.items.encrypted": "table",
@@ -324,6 +331,21 @@ def log_provider_resolved(model: str, table: str, provider: object) -> None:
         table,
         _describe_provider(provider),
     )
+
+
+_T = TypeVar("_T")
+
+
+def traced(
+    operation: str, attributes: Mapping[str, Any], func: Callable[..., _T], *args: Any
+) -> _T:
+    """``func(*args)`` inside a ``pynamodb_encryption.<operation>`` span (a provider's call
+    to its key store)."""
+    otel = _otel()
+    if otel is None:
+        return func(*args)
+    with otel.tracer.start_as_current_span(f"{ROOT}.{operation}", attributes=attributes):
+        return func(*args)
 
 
 def version_loaded(material_name: str, version: int, *, newest: bool, created: bool) -> None:

@@ -230,6 +230,12 @@ def test_adoption_session_logs_and_telemetry(
     assert "pynamodb_encryption.encrypt" in names
     assert "pynamodb_encryption.decrypt" in names
     assert "pynamodb_encryption.kms" in names
+    assert "pynamodb_encryption.meta_store.max_version" in names
+    loads = [
+        s for s in spans.get_finished_spans() if s.name == "pynamodb_encryption.meta_store.load"
+    ]
+    assert loads
+    assert dict(loads[0].attributes or {}) == {"material_name": "cards", "version": 0}
     failed_span = [
         s
         for s in spans.get_finished_spans()

@@ -159,7 +159,12 @@ class MostRecentProvider:
         """Ask the meta store for the newest version (creating 0 if none). Lock held."""
         name = self._material_name
         try:
-            version = self._meta_store.max_version(name)
+            version = _telemetry.traced(
+                "meta_store.max_version",
+                {"material_name": name},
+                self._meta_store.max_version,
+                name,
+            )
         except NoKnownVersionError:
             version = None
         created = version is None
@@ -210,7 +215,13 @@ class MostRecentProvider:
     def _load_version(self, version: int) -> WrappedMaterialsProvider:
         """Load one version from the meta store (never creates it). Lock held."""
         _telemetry.cache_lookup("most_recent", False, f"version {version}")
-        provider = self._meta_store.provider(self._material_name, version)
+        provider = _telemetry.traced(
+            "meta_store.load",
+            {"material_name": self._material_name, "version": version},
+            self._meta_store.provider,
+            self._material_name,
+            version,
+        )
         self._cache.put(version, (self._clock(), provider))
         _telemetry.version_loaded(self._material_name, version, newest=False, created=False)
         return provider
