@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -435,14 +436,14 @@ class Operations:
 
     def encrypt(self, encryptor: ItemEncryptor, item: Any, table: str) -> dict[str, Any]:
         ddb = self.shape.to_ddb(item, table=table)
-        return self.shape.from_ddb(encryptor.encrypt(ddb))
+        return self.shape.from_ddb(_telemetry.encrypt(encryptor, ddb))
 
     def decrypt(self, encryptor: ItemEncryptor, item: Any, table: str) -> dict[str, Any]:
         try:
             ddb = self.shape.to_ddb(item, table=table)
         except EncryptionError as exc:
             raise DecryptionError(exc.message, attribute=exc.attribute, table=table) from exc
-        return self.shape.from_ddb(encryptor.decrypt(ddb))
+        return self.shape.from_ddb(_telemetry.decrypt(encryptor, ddb))
 
     def _decrypt_error_items(
         self, exc: ClientError, encryptors: Callable[[int | None], ItemEncryptor | None]
@@ -467,7 +468,7 @@ class Operations:
                 holder.pop("Item", None)
                 continue
             try:
-                holder["Item"] = encryptor.decrypt(holder["Item"])
+                holder["Item"] = _telemetry.decrypt(encryptor, holder["Item"])
             except PynamoDBEncryptionError:
                 holder.pop("Item", None)
 

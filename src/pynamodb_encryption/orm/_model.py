@@ -28,6 +28,7 @@ from pynamodb.expressions.update import Action, RemoveAction, SetAction
 from pynamodb.models import MetaModel, Model
 from pynamodb.pagination import ResultIterator
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -96,6 +97,18 @@ class _InnerAttributes:
 
     def get_attributes(self) -> dict[str, Attribute[Any]]:
         return self._attributes
+
+
+def _index_refusal(model: str, index_name: str, kind: str | None, operation: str) -> str:
+    if kind is None:
+        return f"{operation} on index {index_name!r}: {model} declares no such index"
+    return (
+        f"{operation} on index {index_name!r}: its projection is {kind}, so it returns part of "
+        "each item, whose signature cannot be verified. Workaround: query the index with a "
+        "plain PynamoDB model (or a boto3 client) on the same table for the keys only, then "
+        f"load the whole items with {model}.batch_get(keys), which verifies and decrypts them; "
+        "or give the index an AllProjection"
+    )
 
 
 class EncryptedMetaModel(MetaModel):
@@ -177,6 +190,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         """Verify and decrypt a stored item (DynamoDB JSON) with this class's plan."""
         if SIGNATURE_ATTRIBUTE not in raw:
             if cls._pde_plaintext_policy() is PlaintextPolicy.ALLOW_PLAINTEXT_READ:
+                _telemetry.plaintext_read(cls.Meta.table_name, cls.__name__)
                 return {k: v for k, v in raw.items() if k != MATERIAL_DESCRIPTION_ATTRIBUTE}
             raise PlaintextItemError(
                 "the item has no signature (written before encryption was enabled?); while "
@@ -184,19 +198,16 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 "PlaintextPolicy.ALLOW_PLAINTEXT_READ",
                 table=cls.Meta.table_name,
             )
+        signed_keys = signed_keys_encryptor_for(cls, cls._pde_plan)
+        if signed_keys is None:
+            return _telemetry.decrypt(cls._pde_encryptor(), raw)
         try:
             return cls._pde_encryptor().decrypt(raw)
         except SignatureVerificationError:
             # Meta.key_action = DO_NOTHING: also accept an item whose keys are signed (the
             # stronger check), so that readers keep working while a table moves to signed keys.
-            signed_keys = signed_keys_encryptor_for(cls, cls._pde_plan)
-            if signed_keys is None:
-                raise
-            try:
-                return signed_keys.decrypt(raw)
-            except SignatureVerificationError:
-                pass
-            raise
+            pass
+        return _telemetry.decrypt(signed_keys, raw)
 
     @classmethod
     def _pde_plaintext_policy(cls) -> PlaintextPolicy:
@@ -239,10 +250,10 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
             return
         index = cls._indexes.get(index_name)
         projection = getattr(getattr(index, "Meta", None), "projection", None)
-        if index is None or getattr(projection, "projection_type", None) != ALL:
+        kind = getattr(projection, "projection_type", None)
+        if index is None or kind != ALL:
             raise UnsupportedOperationError(
-                f"{operation} on index {index_name!r}: only indexes with AllProjection return "
-                "whole items whose signature can be verified",
+                _index_refusal(cls.__name__, index_name, kind, operation),
                 table=cls.Meta.table_name,
             )
 
@@ -273,7 +284,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         """The encrypted and signed item, as sent to DynamoDB (used by ``BatchWrite``)."""
         plaintext = self._container_serialize(null_check=null_check)
-        return type(self)._pde_encryptor().encrypt(plaintext)
+        return _telemetry.encrypt(type(self)._pde_encryptor(), plaintext)
 
     def _get_save_args(
         self, condition: Condition | None = None, *, add_version_condition: bool = True
@@ -285,7 +296,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         version_condition = self._handle_version_attribute(attributes=attribute_values)
         if add_version_condition and version_condition is not None:
             condition &= version_condition
-        attribute_values = cls._pde_encryptor().encrypt(attribute_values)
+        attribute_values = _telemetry.encrypt(cls._pde_encryptor(), attribute_values)
         hash_key_attribute, range_key_attribute = cls._pde_key_attributes()
         hash_key = attribute_values.pop(hash_key_attribute.attr_name, {}).get(
             hash_key_attribute.attr_type
@@ -523,7 +534,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 copied.append(SetAction(target, Value(value)))
         except LocalUpdateError as exc:
             raise _validation_error(exc) from exc
-        stored = cls._pde_encryptor().encrypt(new_plaintext)
+        stored = _telemetry.encrypt(cls._pde_encryptor(), new_plaintext)
         old = raw or {}
         update: list[Action] = []
         for name, value in stored.items():

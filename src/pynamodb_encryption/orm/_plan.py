@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import Attribute, ListAttribute, MapAttribute, TTLAttribute
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -342,6 +343,7 @@ def _encryptors(cls: type[Model], plan: ClassPlan) -> _EncryptorCache:
         ):
             return cached
         provider = _resolve_provider(cls, source)
+        _telemetry.log_provider_resolved(cls.__name__, table_name, provider)
 
         def build(actions: AttributeActions) -> ItemEncryptor:
             return ItemEncryptor(
