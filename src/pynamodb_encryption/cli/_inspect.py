@@ -492,7 +492,11 @@ def run(args: argparse.Namespace) -> int:
     actions = explicit_actions(args)
     config = provider_config_path(args)
     client = dynamodb_client(args)
-    provider = load_provider(config, client) if config is not None else None
+    provider = (
+        load_provider(config, client, allow_insecure_key_file=args.allow_insecure_key_file)
+        if config is not None
+        else None
+    )
     item, partition, sort = _fetch(client, args)
     keys = [n for n in (partition, sort) if n is not None]
     report = analyze(item, table=args.table, key_names=keys)

@@ -34,7 +34,7 @@ from ..maintenance import (
     same_material_description,
     verify_only,
 )
-from ._common import add_aws_options, dynamodb_client, load_provider
+from ._common import add_aws_options, add_key_file_option, dynamodb_client, load_provider
 from ._output import dump_json, render_table
 
 __all__ = [
@@ -53,6 +53,28 @@ _ACTIONS = {
 }
 _CHECKS = {"description": same_material_description, "verify": verify_only}
 _AUTO = "auto"
+#: DynamoDB's bounds on a parallel scan's TotalSegments.
+MAX_SEGMENTS = 1_000_000
+#: Exit code of a dry run that found items to re-encrypt (0: nothing to do).
+EXIT_WORK_PENDING = 3
+
+EPILOG = """\
+examples:
+  rotate static keys, 4 parallel segments, resumable:
+    pynamodb-encryption reencrypt --table orders --old-provider-config old.json \\
+        --new-provider-config new.json --new-sign status --checkpoint orders.ckpt --segments 4
+
+  adopt a plaintext table (encrypt every item that is not signed yet):
+    pynamodb-encryption reencrypt --table orders --new-provider-config new.json \\
+        --plaintext adopt --max-items-per-second 200
+
+  take the table, keys and actions from a model; only report what would change:
+    pynamodb-encryption reencrypt --model app.models:Order --old-provider-config old.json \\
+        --dry-run
+
+exit codes: 0 done (or a dry run with nothing to do), 1 failures or not finished,
+3 a dry run found items to re-encrypt, 130 interrupted.
+"""
 #: Failed keys printed in the text report (all are in --json).
 _TEXT_FAILURES = 20
 
@@ -66,10 +88,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "configuration, encrypt it with the new one and write it back on condition that it "
         "did not change meanwhile. Items already current are skipped, so a second run does "
         "nothing. Exit code 0 when every item is current, 1 when some failed or the job "
-        "did not finish (the report lists their keys), 130 when interrupted.",
-        epilog="Example: pynamodb-encryption reencrypt --table orders "
-        "--old-provider-config old.json --new-provider-config new.json "
-        "--sign status --checkpoint orders.ckpt --segments 4",
+        "did not finish (the report lists their keys), 3 when --dry-run found items to "
+        "re-encrypt, 130 when interrupted.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--table", help="table to re-encrypt (required unless --model is given)")
     parser.add_argument(
@@ -91,6 +113,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         help="provider config to encrypt with (required unless the new actions do nothing)",
     )
+    add_key_file_option(parser)
     for side in ("new", "old"):
         group = parser.add_argument_group(
             f"{side} attribute actions"
@@ -131,7 +154,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run_group = parser.add_argument_group("running the job")
     run_group.add_argument(
-        "--segments", type=_positive_int, default=1, help="parallel scan segments (default 1)"
+        "--segments",
+        type=_segments,
+        default=1,
+        metavar="N",
+        help=f"parallel scan segments, 1 to {MAX_SEGMENTS:,} (default 1)",
     )
     run_group.add_argument(
         "--page-size", type=_positive_int, default=250, help="items per scan page (default 250)"
@@ -180,6 +207,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError("must be a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _segments(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_SEGMENTS:
+        raise argparse.ArgumentTypeError(f"DynamoDB allows at most {MAX_SEGMENTS:,} segments")
     return value
 
 
@@ -308,11 +342,13 @@ def _key_text(key: Any) -> str:
     return " ".join(parts)
 
 
-def _provider(path: Path | None, client: Any, option: str) -> MaterialsProvider | None:
+def _provider(
+    path: Path | None, client: Any, option: str, *, allow_insecure: bool
+) -> MaterialsProvider | None:
     if path is None:
         return None
     try:
-        return load_provider(path, client)
+        return load_provider(path, client, allow_insecure_key_file=allow_insecure)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{option}: {exc.message}") from exc
 
@@ -347,8 +383,13 @@ def load_model(spec: str) -> type[Any]:
 
 def _job(args: argparse.Namespace, client: Any) -> ReencryptJob:
     given_new_actions = actions_from_args(args, "new")
-    old_provider = _provider(args.old_provider_config, client, "--old-provider-config")
-    new_provider = _provider(args.new_provider_config, client, "--new-provider-config")
+    insecure = args.allow_insecure_key_file
+    old_provider = _provider(
+        args.old_provider_config, client, "--old-provider-config", allow_insecure=insecure
+    )
+    new_provider = _provider(
+        args.new_provider_config, client, "--new-provider-config", allow_insecure=insecure
+    )
     plaintext = UnsignedItemPolicy(args.plaintext)
     if args.model is not None:
         if given_new_actions is not None:
@@ -412,4 +453,13 @@ def run(args: argparse.Namespace) -> int:
         dump_json(report.to_dict())
     else:
         sys.stdout.write(render_report(report, checkpoint=args.checkpoint) + "\n")
-    return 0 if report.ok else 1
+    return exit_code(report)
+
+
+def exit_code(report: ReencryptReport) -> int:
+    """0 done, 1 failed or unfinished, 3 a dry run that found work (`EXIT_WORK_PENDING`)."""
+    if not report.ok:
+        return 1
+    if report.dry_run and report.reencrypted:
+        return EXIT_WORK_PENDING
+    return 0

@@ -2,7 +2,14 @@
 rotation and re-encryption of live tables."""
 
 from ._checkpoint import Checkpoint, SegmentState
-from ._config import current_check_for_config, load_key, provider_from_config
+from ._config import (
+    InsecureKeyFileWarning,
+    KeyFilePolicy,
+    current_check_for_config,
+    load_key,
+    provider_from_config,
+    read_provider_config,
+)
 from ._ratelimit import TokenBucket
 from ._reencrypt import (
     VOLATILE_DESCRIPTION_KEYS,
@@ -29,7 +36,9 @@ __all__ = [
     "Checkpoint",
     "CryptoConfig",
     "CurrentCheck",
+    "InsecureKeyFileWarning",
     "ItemFailure",
+    "KeyFilePolicy",
     "KeyRotationProvider",
     "KmsKeyCheck",
     "ReencryptJob",
@@ -45,6 +54,7 @@ __all__ = [
     "key_to_json",
     "load_key",
     "provider_from_config",
+    "read_provider_config",
     "reencrypt_table",
     "same_material_description",
     "verify_only",
