@@ -84,6 +84,22 @@ __all__ = [
     "verify_and_decrypt",
 ]
 
+EPILOG = """\
+examples:
+  what is stored in the clear (no keys needed):
+    pynamodb-encryption inspect --table orders --key order_id=o-1
+
+  verify and decrypt (values masked), composite key, against DynamoDB Local:
+    pynamodb-encryption inspect --table orders --key customer=c-9 --sort created=3 \\
+        --provider-config keys.json --endpoint-url http://127.0.0.1:8000
+
+  print the decrypted values too, as JSON:
+    pynamodb-encryption inspect --table orders --key order_id=o-1 \\
+        --provider-config keys.json --show-values --json
+
+exit codes: 0 read (and verified, with keys), 1 verification failed or an error.
+"""
+
 #: Explanations of the provider kinds, as named in config files and `ItemDescription`.
 _KIND_TEXT = {
     "most-recent": "most-recent (keys from a meta store, wrapped per item)",
@@ -115,6 +131,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Read one item and show its protection: which attributes are encrypted, "
         "signed or plain, the materials provider, algorithms, wrapped-key kind, material "
         "name and version. Nothing is decrypted unless a provider config is given.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--table", required=True, help="table name")
     parser.add_argument(

@@ -78,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Client-side encryption and signing for DynamoDB items: run the demo, "
         "inspect protected items, manage most-recent provider keys, generate keys.",
-        epilog="Start with: pynamodb-encryption demo. Every command has --help.",
+        epilog="start with:\n  pynamodb-encryption demo\n\nevery command has --help, "
+        "with examples.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_verbosity_options(parser, top=True)

@@ -13,18 +13,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..core import AttributeActions, CryptoAction, MaterialsProvider
 from ..errors import ConfigurationError
 from ..maintenance import (
+    Checkpoint,
     CryptoConfig,
     CurrentCheck,
     ReencryptJob,
     ReencryptOptions,
-    ReencryptProgress,
     ReencryptReport,
     UnsignedItemPolicy,
     current_check_for_config,
@@ -35,11 +34,15 @@ from ..maintenance import (
     verify_only,
 )
 from ._common import add_aws_options, add_key_file_option, dynamodb_client, load_provider
+from ._main import verbosity
 from ._output import dump_json, render_table
+from ._progress import JobProgress, ProgressMode
+from ._term import hint_missing_rich, is_terminal, rich_available
 
 __all__ = [
-    "ProgressLine",
+    "EXIT_WORK_PENDING",
     "actions_from_args",
+    "exit_code",
     "load_model",
     "register",
     "render_report",
@@ -190,10 +193,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     progress = run_group.add_mutually_exclusive_group()
     progress.add_argument(
-        "--progress", dest="progress", action="store_true", default=None, help="always draw"
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="draw the live bar even when stderr is not a terminal",
     )
     progress.add_argument(
-        "--no-progress", dest="progress", action="store_false", help="never draw the bar"
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no bar and no status lines",
+    )
+    run_group.add_argument(
+        "--log-interval",
+        type=_positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="when stderr is not a terminal (CI, Kubernetes, nohup), print a status line "
+        "every SECONDS (default 30)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     add_aws_options(parser)
@@ -249,51 +267,6 @@ def actions_from_args(args: argparse.Namespace, side: str) -> AttributeActions |
                 )
             overrides[name] = _ACTIONS[action]
     return AttributeActions(_ACTIONS[default or "encrypt"], overrides)
-
-
-class ProgressLine:
-    """A one-line progress display on stderr: done/estimate, items/s and outcome counts.
-
-    Silent when stderr is not a terminal, unless forced; redraws at most five times a second.
-    """
-
-    def __init__(self, *, stream: IO[str] | None = None, enabled: bool | None = None) -> None:
-        self._stream = stream if stream is not None else sys.stderr
-        isatty = getattr(self._stream, "isatty", None)
-        self._enabled = enabled if enabled is not None else bool(isatty and isatty())
-        self._last = 0.0
-        self._drawn = False
-        self._latest: ReencryptProgress | None = None
-
-    def __call__(self, progress: ReencryptProgress) -> None:
-        self._latest = progress
-        now = time.monotonic()
-        if self._enabled and now - self._last >= 0.2:
-            self._last = now
-            self._draw(progress)
-
-    def _draw(self, p: ReencryptProgress) -> None:
-        total = p.estimated_total
-        if total:
-            fraction = min(1.0, p.scanned / total)
-            filled = int(fraction * 24)
-            head = f"[{'#' * filled}{'-' * (24 - filled)}] {p.scanned}/~{total}"
-        else:
-            head = f"{p.scanned} items"
-        text = (
-            f"\r{head} {p.items_per_second:,.0f} items/s | re-encrypted {p.reencrypted} "
-            f"current {p.already_current} skipped {p.skipped} failed {p.failed}"
-        )
-        self._stream.write(text)
-        self._stream.flush()
-        self._drawn = True
-
-    def close(self) -> None:
-        if self._enabled and self._latest is not None:
-            self._draw(self._latest)
-        if self._drawn:
-            self._stream.write("\n")
-            self._stream.flush()
 
 
 def render_report(report: ReencryptReport, *, checkpoint: Path | None = None) -> str:
@@ -430,7 +403,13 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of ``pynamodb-encryption reencrypt``."""
     client = dynamodb_client(args)
     job = _job(args, client)
-    line = ProgressLine(enabled=args.progress)
+    display = JobProgress(
+        table=job.table_name,
+        mode=progress_mode(args),
+        prior=_checkpointed_items(args, job.table_name),
+        interval=args.log_interval,
+        force_terminal=bool(args.progress),
+    )
     options = ReencryptOptions(
         segments=args.segments,
         page_size=args.page_size,
@@ -439,21 +418,50 @@ def run(args: argparse.Namespace) -> int:
         max_capacity_per_second=args.max_capacity_per_second,
         dry_run=args.dry_run,
         max_reported_failures=args.max_failures,
-        progress=line,
+        progress=display if display.mode != "off" else None,
     )
+    display.start()
     try:
         report = reencrypt_table(client, job, options)
     except KeyboardInterrupt:
-        line.close()
+        display.close(final=False)
         if args.checkpoint is not None:
             sys.stderr.write(f"stopped: rerun the same command to resume from {args.checkpoint}\n")
         raise
-    line.close()
+    except BaseException:
+        display.close(final=False, emit=False)
+        raise
+    display.close()
     if args.json:
         dump_json(report.to_dict())
     else:
         sys.stdout.write(render_report(report, checkpoint=args.checkpoint) + "\n")
     return exit_code(report)
+
+
+def progress_mode(args: argparse.Namespace) -> ProgressMode:
+    """bar on a terminal (or with --progress), status lines elsewhere, off when asked."""
+    if args.progress is False:
+        return "off"
+    if args.progress is None and verbosity(args) < 0:
+        return "off"
+    if args.progress or is_terminal(sys.stderr):
+        if rich_available():
+            return "bar"
+        hint_missing_rich()
+        return "line"
+    return "lines"
+
+
+def _checkpointed_items(args: argparse.Namespace, table: str) -> int:
+    """Items a checkpoint already counts (0 for a new job; the job reports a bad file)."""
+    if args.checkpoint is None or args.dry_run or not Path(args.checkpoint).is_file():
+        return 0
+    try:
+        checkpoint = Checkpoint.open(args.checkpoint, table_name=table, segments=args.segments)
+    except ConfigurationError:
+        return 0
+    return sum(checkpoint.state(s).items for s in range(args.segments))
 
 
 def exit_code(report: ReencryptReport) -> int:
