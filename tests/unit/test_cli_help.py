@@ -54,3 +54,40 @@ def test_help_example_parses(example: str) -> None:
     except SystemExit as exc:  # argparse reports a bad example by exiting
         pytest.fail(f"{example!r} does not parse (exit {exc.code})")
     assert callable(args.func)
+
+
+@pytest.mark.parametrize(
+    ("flags", "shown"),
+    [
+        ([], {"WARNING", "ERROR"}),
+        (["-v"], {"INFO", "WARNING", "ERROR"}),
+        (["-vv"], {"DEBUG", "INFO", "WARNING", "ERROR"}),
+        (["-q"], {"ERROR"}),
+    ],
+)
+def test_verbosity_flags_tune_the_library_logger(
+    flags: list[str],
+    shown: set[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from pynamodb_encryption.cli import _keygen, main
+
+    def logs(args: object) -> int:
+        logger = logging.getLogger("pynamodb_encryption.providers.example")
+        for level in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            logger.log(getattr(logging, level), "%s line\nsecond line", level)
+        return 0
+
+    monkeypatch.setattr(_keygen, "run", logs)
+    before = logging.getLogger("pynamodb_encryption").level
+    # The flags work before and after the subcommand.
+    for argv in ([*flags, "keygen", "aes", "--stdout"], ["keygen", "aes", "--stdout", *flags]):
+        assert main(argv) == 0
+        err = capsys.readouterr().err
+        printed = {line.split(": ")[1] for line in err.splitlines()}
+        assert printed == shown, err
+        assert "second line" not in err  # one line per record
+    assert logging.getLogger("pynamodb_encryption").level == before

@@ -7,6 +7,7 @@ from ._config import (
     KeyFilePolicy,
     current_check_for_config,
     load_key,
+    provider_config_schema,
     provider_from_config,
     read_provider_config,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "job_for_model",
     "key_to_json",
     "load_key",
+    "provider_config_schema",
     "provider_from_config",
     "read_provider_config",
     "reencrypt_table",

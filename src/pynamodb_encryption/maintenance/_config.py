@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import difflib
+import functools
 import json
 import os
 import stat
@@ -56,6 +58,7 @@ __all__ = [
     "KeyFilePolicy",
     "current_check_for_config",
     "load_key",
+    "provider_config_schema",
     "provider_from_config",
     "read_provider_config",
 ]
@@ -70,40 +73,31 @@ _KEY_FIELDS = (
     "wrapping_key",
     "unwrapping_key",
 )
-_ALLOWED: dict[str, frozenset[str]] = {
-    "static": frozenset(
-        {
-            "encryption_key",
-            "decryption_key",
-            "signing_key",
-            "verification_key",
-            "material_description",
-        }
-    ),
-    "wrapped": frozenset(
-        {
-            "wrapping_key",
-            "unwrapping_key",
-            "signing_key",
-            "verification_key",
-            "material_description",
-        }
-    ),
-    "aws-kms": frozenset({"key_id", "kms_endpoint_url", "region"}),
-    "key-rotation": frozenset({"current", "current_id", "previous", "untagged", "description_key"}),
-    "most-recent": frozenset(
-        {
-            "meta_table",
-            "material_name",
-            "ttl_seconds",
-            "meta_provider",
-            "dynamodb_endpoint_url",
-            "region",
-        }
-    ),
-}
-# Free-text fields any configuration may carry (documentation for humans).
-_ALWAYS_ALLOWED = frozenset({"provider", "comment", "description"})
+#: The published JSON Schema of provider config files (shipped in the package). The fields
+#: each provider kind accepts are read from it, so the schema and the reader cannot drift.
+SCHEMA_RESOURCE = "provider-config.schema.json"
+
+
+def provider_config_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of provider config files, as a parsed mapping."""
+    return copy.deepcopy(_schema())
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    from importlib.resources import files
+
+    text = files(__package__).joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@functools.cache
+def _allowed_fields(kind: str) -> frozenset[str]:
+    """The fields a config of provider ``kind`` may hold (from the schema)."""
+    return frozenset(_schema()["$defs"][kind]["properties"])
+
+
 _SYMMETRIC_ALGORITHMS = frozenset(
     {"AES", "AESWrap", "HmacSHA224", "HmacSHA256", "HmacSHA384", "HmacSHA512"}
 )
@@ -273,7 +267,7 @@ def _build(
             f"config field {_field(prefix, 'provider')!r} is missing or unknown{hint}: use one "
             f"of {', '.join(PROVIDER_KINDS)}"
         )
-    allowed = _ALLOWED[kind] | _ALWAYS_ALLOWED
+    allowed = _allowed_fields(kind)
     unknown = sorted(str(u) for u in set(config) - allowed)
     if unknown:
         names = ", ".join(repr(_field(prefix, u)) + suggest(u, allowed) for u in unknown)
