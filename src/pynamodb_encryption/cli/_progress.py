@@ -232,7 +232,7 @@ class JobProgress:
 
         class Rate(ProgressColumn):
             def render(self, task: Any) -> Text:
-                return Text(f"{rate_of(task):,.0f} items/s", style="progress.data.speed")
+                return Text(f"{rate_of(task):,.0f} items/s", style="magenta")
 
         class Elapsed(ProgressColumn):
             def render(self, task: Any) -> Text:
@@ -251,7 +251,7 @@ class JobProgress:
             def render(self, task: Any) -> Text:
                 failed = task.fields.get("failed", 0)
                 style = "red" if failed else "dim"
-                if console.width < 150:  # keep the bar on one line of a narrow terminal
+                if console.width < 170:  # keep the bar on one line of a narrow terminal
                     return Text(f"failed {failed:,}", style=style)
                 return Text(task.fields.get("outcomes", ""), style=style)
 
