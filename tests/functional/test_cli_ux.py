@@ -54,7 +54,7 @@ def test_reencrypt_off_a_terminal_logs_status_lines_and_dry_run_exits_3(
     ]  # fmt: skip
 
     # Work pending: a dry run says so with exit code 3, and writes nothing.
-    assert main([*common, "--dry-run", "--json", "--no-progress"]) == 3
+    assert main([*common, "--dry-run", "--json", "--no-progress"]) == 3, capsys.readouterr().err
     assert json.loads(capsys.readouterr().out)["reencrypted"] == 60
 
     # Slowed down to ~1.2 s: status lines every 0.2 s, each on its own line (stderr is a pipe).
@@ -66,11 +66,12 @@ def test_reencrypt_off_a_terminal_logs_status_lines_and_dry_run_exits_3(
     assert "\r" not in done.stderr
     status = [line for line in lines if line.startswith(f"reencrypt {table}: ")]
     assert len(status) >= 4, done.stderr
-    assert "items/s" in status[1]
-    assert "ETA" in status[1]
-    assert "60 of ~60 items (100%)" in status[-1]
-    assert "| done |" in status[-1]
-    assert "re-encrypted 60" in status[-1]
+    assert len(status) == len(lines), done.stderr  # nothing else on stderr
+    assert all("items/s" in line and "elapsed" in line for line in status), done.stderr
+    assert "ETA" in status[1], done.stderr
+    assert "60 of ~60 items (100%)" in status[-1], done.stderr
+    assert "| done |" in status[-1], done.stderr
+    assert "re-encrypted 60" in status[-1], done.stderr
 
     # Nothing left: the dry run exits 0.
     assert main([*common, "--dry-run", "--no-progress"]) == 0

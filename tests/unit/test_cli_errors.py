@@ -7,6 +7,7 @@ processes too, since a traceback printed by the interpreter only shows up there.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -96,6 +97,18 @@ CASES: dict[str, tuple[Case, str]] = {
     "missing key file": (_inspect_with(_static(aes="nothing.key")), "cannot read the key file"),
     "key file is a directory": (_inspect_with(_static(aes=".")), "cannot read the key file"),
     "wrong key length": (_inspect_with(_static(aes="short.key")), "16, 24 or 32 bytes"),
+    "wrong key length in a variable": (
+        _inspect_with({**_static(), "encryption_key": {"env": "SHORT_KEY", "algorithm": "AES"}}),
+        "16, 24 or 32 bytes",
+    ),
+    "key variable not base64": (
+        _inspect_with({**_static(), "encryption_key": {"env": "NOT_BASE64", "algorithm": "AES"}}),
+        "not valid base64",
+    ),
+    "key variable not set": (
+        _inspect_with({**_static(), "encryption_key": {"env": "NO_SUCH_VAR", "algorithm": "AES"}}),
+        "not set",
+    ),
     "key file readable by others": (_inspect_with(_static(aes="loose.key")), "chmod 600"),
     "RSA key file is garbage": (
         _inspect_with(
@@ -136,8 +149,19 @@ CASES: dict[str, tuple[Case, str]] = {
 }  # fmt: skip
 
 
+if hasattr(os, "geteuid") and os.geteuid() != 0:  # root reads any file
+    CASES["key file without read permission"] = (
+        _inspect_with(_static(aes="locked.key")),
+        "Permission denied",
+    )
+
+
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SHORT_KEY", base64.b64encode(os.urandom(7)).decode())
+    monkeypatch.setenv("NOT_BASE64", "not base64!")
+    monkeypatch.delenv("NO_SUCH_VAR", raising=False)
+    _secret(tmp_path / "locked.key", os.urandom(32)).chmod(0o000)
     _secret(tmp_path / "aes.key", os.urandom(32))
     _secret(tmp_path / "hmac.key", os.urandom(32))
     _secret(tmp_path / "short.key", os.urandom(5))

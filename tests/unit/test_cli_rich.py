@@ -145,3 +145,28 @@ def test_inspect_with_a_config_of_another_kind_names_the_writer(tmp_path: Path) 
     rotation = tmp_path / "rotation.json"
     rotation.write_text(json.dumps({"provider": "key-rotation"}))
     assert kind_mismatch(report.description, rotation) is None
+
+
+def test_inspect_reads_a_dbesdk_record(tmp_path: Path) -> None:
+    import base64
+
+    from test_describe_item import JAVA_RECORD
+
+    item: dict[str, Any] = {k: {"B": base64.b64decode(v)} for k, v in JAVA_RECORD.items()}
+    item["RecNum"] = {"N": "1"}
+    report = analyze(item, table="t", key_names=["RecNum"])
+    text = render_text(report)
+    assert "AWS Database Encryption SDK" in text
+    assert "aws-kms-hierarchy" in text
+    assert "bd3842ff-3076-4092-9918-4395730050b8" in text
+    protections = {a.name: a.protection for a in report.attributes}
+    assert protections == {
+        "Junk": "encrypted + signed",
+        "RecNum": "signed",
+        "Stuff": "encrypted + signed",
+    }
+    config = tmp_path / "static.json"
+    config.write_text(json.dumps({"provider": "static"}))
+    message = kind_mismatch(report.description, config)
+    assert message is not None
+    assert "Database Encryption SDK" in message

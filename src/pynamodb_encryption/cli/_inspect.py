@@ -267,11 +267,45 @@ def _stored_type(value: Any) -> str:
 
 
 def _reserved(name: str) -> bool:
-    return name in (SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE)
+    return name in (SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE) or name.startswith(
+        "aws_dbe_"
+    )
+
+
+def _analyze_dbesdk(
+    item: Mapping[str, Any], described: ItemDescription, *, table: str, key_names: Sequence[str]
+) -> ItemProtection:
+    """A DB-ESDK item: the header's legend says which attributes are encrypted."""
+    attributes = []
+    for name in sorted(item):
+        if _reserved(name):
+            continue
+        value = item[name]
+        if described.certain:
+            encrypted = name in described.encrypted_attributes
+            protection = "encrypted + signed" if encrypted else "signed"
+        else:
+            protection = "encrypted, signed or plain (needs the configuration)"
+        attributes.append(
+            AttributeInfo(name, _stored_type(value), protection, described.certain, value)
+        )
+    return ItemProtection(
+        table=table,
+        key={n: item[n] for n in key_names if n in item},
+        signed=described.signed,
+        provider=None,
+        attributes=tuple(attributes),
+        verification="not checked (AWS Database Encryption SDK item)",
+        error=described.error,
+        description=described,
+    )
 
 
 def analyze(item: Mapping[str, Any], *, table: str, key_names: Sequence[str]) -> ItemProtection:
     """Describe an item's protection from what is stored in the clear only."""
+    described = describe_item(item)
+    if described.format == "dbesdk":
+        return _analyze_dbesdk(item, described, table=table, key_names=key_names)
     signed = SIGNATURE_ATTRIBUTE in item
     provider = None
     error = None
@@ -307,7 +341,7 @@ def analyze(item: Mapping[str, Any], *, table: str, key_names: Sequence[str]) ->
         attributes=tuple(attributes),
         verification="not signed" if not signed else "not checked (no keys given)",
         error=error,
-        description=describe_item(item),
+        description=described,
     )
 
 

@@ -20,7 +20,7 @@ from ._common import (
     dynamodb_client,
     provider_config_path,
 )
-from ._output import Progress, dump_json, render_table
+from ._output import Progress, Table, dump_json, print_document
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -222,7 +222,7 @@ def _list(client: DynamoDBClient, table: str, material: str | None, *, as_json: 
         sys.stdout.write(f"material {material!r} has no version in {table!r}\n")
         return 0
     rows = [[m["material"], str(m["current"]), _ranges(m["versions"])] for m in materials]
-    sys.stdout.write(render_table(("material", "current (max) version", "versions"), rows) + "\n")
+    print_document([Table(("material", "current (max) version", "versions"), rows)])
     return 0
 
 

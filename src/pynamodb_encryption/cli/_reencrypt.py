@@ -35,7 +35,7 @@ from ..maintenance import (
 )
 from ._common import add_aws_options, add_key_file_option, dynamodb_client, load_provider
 from ._main import verbosity
-from ._output import dump_json, render_table
+from ._output import Document, Table, dump_json, print_document, render_plain
 from ._progress import JobProgress, ProgressMode
 from ._term import hint_missing_rich, is_terminal, rich_available
 
@@ -270,6 +270,11 @@ def actions_from_args(args: argparse.Namespace, side: str) -> AttributeActions |
 
 
 def render_report(report: ReencryptReport, *, checkpoint: Path | None = None) -> str:
+    """The text report as plain text: a counts table, then the keys of failed items."""
+    return render_plain(report_document(report, checkpoint=checkpoint))
+
+
+def report_document(report: ReencryptReport, *, checkpoint: Path | None = None) -> Document:
     """The text report: a counts table, then the keys of failed items."""
     verb = "would re-encrypt" if report.dry_run else "re-encrypted"
     rows = [
@@ -287,13 +292,13 @@ def render_report(report: ReencryptReport, *, checkpoint: Path | None = None) ->
     title = f"reencrypt {report.table_name}" + (" (dry run)" if report.dry_run else "")
     if report.resumed:
         title += " (resumed from checkpoint)"
-    lines = [title, render_table(("", "count"), rows)]
+    lines: list[str | Table] = [title, Table(("", "count"), rows)]
     if report.failures:
         lines.append("failed items:")
         failure_rows = [
             (_key_text(f.key), f.error, f.reason) for f in report.failures[:_TEXT_FAILURES]
         ]
-        lines.append(render_table(("key", "error", "reason"), failure_rows))
+        lines.append(Table(("key", "error", "reason"), failure_rows))
         hidden = report.failed - len(failure_rows)
         if hidden > 0:
             lines.append(f"... and {hidden} more (use --json for the listed ones)")
@@ -304,7 +309,9 @@ def render_report(report: ReencryptReport, *, checkpoint: Path | None = None) ->
             lines.append(f"not finished: rerun the same command to resume from {checkpoint}")
         else:
             lines.append("not finished: rerun the command (use --checkpoint to resume)")
-    return "\n".join(lines)
+    if report.dry_run and report.reencrypted and report.ok:
+        lines.append(f"dry run: {report.reencrypted} item(s) to re-encrypt (exit code 3)")
+    return lines
 
 
 def _key_text(key: Any) -> str:
@@ -435,7 +442,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         dump_json(report.to_dict())
     else:
-        sys.stdout.write(render_report(report, checkpoint=args.checkpoint) + "\n")
+        print_document(report_document(report, checkpoint=args.checkpoint))
     return exit_code(report)
 
 
