@@ -180,3 +180,9 @@ def test_a_dbesdk_record_written_by_java() -> None:
     # A truncated header is reported, not raised.
     broken = describe_item({**item, "aws_dbe_head": {"B": item["aws_dbe_head"]["B"][:40]}})
     assert broken.error == "the header is malformed"
+
+
+def test_descriptions_are_hashable_values() -> None:
+    stored = _encrypt(StaticMaterialsProvider(encryption_key=AES, signing_key=HMAC))
+    assert describe_item(stored) == describe_item(dict(stored))
+    assert len({describe_item(stored), describe_item(dict(stored))}) == 1

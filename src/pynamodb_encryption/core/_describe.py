@@ -119,7 +119,7 @@ class ItemDescription:
     signed_attributes: frozenset[str] | None = None
     certain: bool = False
     verified: bool | None = None
-    material_description: Mapping[str, str] = field(default_factory=dict)
+    material_description: Mapping[str, str] = field(default_factory=dict, hash=False)
     error: str | None = None
 
 
