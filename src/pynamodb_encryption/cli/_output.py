@@ -141,11 +141,13 @@ Document = Sequence["str | Table"]
 #: Words that colour a cell, in order of precedence (rich only; plain text is unchanged).
 _STYLES = (
     ("FAILED", "bold red"),
-    ("encrypted", "green"),
+    ("not detected", "yellow"),
+    ("DETECTED", "bold green"),
+    ("encrypt", "green"),
     ("verified", "green"),
-    ("signed", "cyan"),
     ("plain", "yellow"),
     ("not checked", "yellow"),
+    ("sign", "cyan"),
     ("***", "dim"),
 )
 
