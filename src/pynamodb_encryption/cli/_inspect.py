@@ -579,7 +579,7 @@ def document(report: ItemProtection, *, show_values: bool = False) -> Document:
             ["signing algorithm", info.signing_algorithm or "-"],
             [
                 "content encryption",
-                " ".join(x for x in (info.content_algorithm, info.symmetric_mode) if x) or "-",
+                (description.content_algorithm if description is not None else None) or "-",
             ],
             ["wrapped key", info.wrapped_key or "none (no per-item key)"],
         ]

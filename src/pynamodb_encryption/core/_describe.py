@@ -261,11 +261,10 @@ def _describe_stored(item: Mapping[str, Any]) -> ItemDescription:
     encrypted = frozenset(
         n for n, v in item.items() if not _reserved(n) and can_encrypt and looks_encrypted(v)
     )
-    content = " ".join(
-        x
-        for x in (description.get(MD_CONTENT_KEY_ALGORITHM), description.get(MD_SYMMETRIC_MODE))
-        if x
-    )
+    # Legacy content encryption is always AES: "AES/256" (per-item key) or the static key's
+    # AES, then the mode ("/CBC/PKCS5Padding").
+    mode = description.get(MD_SYMMETRIC_MODE)
+    content = f"{description.get(MD_CONTENT_KEY_ALGORITHM) or 'AES'}{mode}" if mode else ""
     return ItemDescription(
         format="legacy",
         signed=signed,
