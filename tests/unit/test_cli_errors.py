@@ -64,6 +64,11 @@ def _inspect_with(config: object, name: str = "c.json") -> Case:
     return build
 
 
+def _write(path: Path, text: str) -> list[str]:
+    path.write_text(text)
+    return []
+
+
 def _raw(*argv: str) -> Case:
     return lambda folder: [a.replace("{dir}", str(folder)) for a in argv]
 
@@ -143,6 +148,20 @@ CASES: dict[str, tuple[Case, str]] = {
         "",
     ),
     "model that does not import": (_raw("reencrypt", "--model", "no_such_module:X"), "import"),
+    "model module with a syntax error": (
+        lambda folder: [
+            *_write(folder / "broken_models.py", "class Order(:\n"),
+            "reencrypt", "--model", "broken_models:Order",
+        ],
+        "raised SyntaxError (line 1)",
+    ),
+    "model module that raises": (
+        lambda folder: [
+            *_write(folder / "raising_models.py", "raise RuntimeError('boom')\n"),
+            "reencrypt", "--model", "raising_models:Order",
+        ],
+        "raised RuntimeError",
+    ),
     "keygen into a missing folder": (
         _raw("keygen", "aes", "--out", "{dir}/missing/folder/k.key"), ""
     ),

@@ -355,6 +355,13 @@ def load_model(spec: str) -> type[Any]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigurationError(f"--model: cannot import module {module_name!r}") from exc
+    except Exception as exc:  # the user's module failed while importing: say where
+        where = ""
+        if isinstance(exc, SyntaxError) and exc.lineno is not None:
+            where = f" (line {exc.lineno})"
+        raise ConfigurationError(
+            f"--model: importing {module_name!r} raised {type(exc).__name__}{where}"
+        ) from exc
     model = getattr(module, class_name, None)
     if not isinstance(model, type):
         raise ConfigurationError(f"--model: {module_name!r} has no class {class_name!r}")
