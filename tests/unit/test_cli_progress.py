@@ -81,6 +81,7 @@ def test_off_a_terminal_status_lines_come_on_a_timer() -> None:
 def test_the_rich_bar_is_resume_aware_and_shows_rate_and_eta(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")  # CI may say "dumb": rich ignores COLUMNS
     monkeypatch.setenv("COLUMNS", "200")
     stream = Terminal()
     clock = Clock()

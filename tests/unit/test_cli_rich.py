@@ -94,7 +94,10 @@ def test_decrypted_values_are_masked_unless_asked_for() -> None:
 def test_tables_use_rich_on_a_terminal_and_plain_text_in_a_pipe(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv("NO_COLOR", raising=False)
+    # CI machines often say TERM=dumb (rich then draws no colour at all): act as a terminal.
+    for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
     monkeypatch.setenv("COLUMNS", "160")
     parts = document(_verified())
     pipe = io.StringIO()
@@ -116,6 +119,7 @@ def test_tables_use_rich_on_a_terminal_and_plain_text_in_a_pipe(
 def test_narrow_terminals_fold_cells_instead_of_overflowing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")
     monkeypatch.setenv("COLUMNS", "60")
     terminal = Terminal()
     print_document(document(_verified()), terminal)
