@@ -57,9 +57,10 @@ def test_reencrypt_off_a_terminal_logs_status_lines_and_dry_run_exits_3(
     assert main([*common, "--dry-run", "--json", "--no-progress"]) == 3, capsys.readouterr().err
     assert json.loads(capsys.readouterr().out)["reencrypted"] == 60
 
-    # Slowed down to ~1.2 s: status lines every 0.2 s, each on its own line (stderr is a pipe).
+    # Slowed down to ~2 s (a burst of one second's worth, 20 items, then 20/s): a status line
+    # every 0.1 s, each on its own line (stderr is a pipe).
     done = _run(
-        *common, "--log-interval", "0.2", "--max-items-per-second", "50", "--page-size", "10"
+        *common, "--log-interval", "0.1", "--max-items-per-second", "20", "--page-size", "10"
     )
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
