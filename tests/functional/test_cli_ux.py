@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,63 @@ def test_bad_table_names_are_one_line(
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith("pynamodb-encryption: error: ")
+
+
+def test_on_a_terminal_reencrypt_draws_a_live_bar(
+    dynamodb_client: Any, ddb_endpoint: str, make_table: Any, tmp_path: Path
+) -> None:
+    """stderr on a pseudo-terminal: rich's bar, redrawn in place, with rate and ETA."""
+    import pty
+    import threading
+
+    table = make_table(range_key=True)
+    old_config, old = write_static_config(tmp_path, "old")
+    new_config, _ = write_static_config(tmp_path, "new")
+    put_all(
+        dynamodb_client,
+        table,
+        [encryptor(table, old).encrypt(plaintext_item(i)) for i in range(40)],
+    )
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the child closed its end
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    env = {**os.environ, "AWS_MAX_ATTEMPTS": "1", "TERM": "xterm-256color", "COLUMNS": "200"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.run(
+        [
+            sys.executable, "-m", "pynamodb_encryption", "reencrypt", "--table", table,
+            "--endpoint-url", ddb_endpoint, "--old-provider-config", str(old_config),
+            "--new-provider-config", str(new_config), "--max-items-per-second", "20",
+            "--page-size", "10", "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        timeout=300,
+        check=False,
+        cwd=REPO_ROOT,
+        env=env,
+    )  # fmt: skip
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    assert process.returncode == 0
+    assert json.loads(process.stdout)["reencrypted"] == 40  # stdout stays plain JSON
+    drawn = b"".join(chunks).decode("utf-8", "replace")
+    assert "━" in drawn  # rich's bar
+    assert "\r" in drawn or "\x1b[" in drawn  # redrawn in place
+    text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", drawn)
+    assert "items/s" in text
+    assert "ETA" in text
+    assert "40/~40" in text
