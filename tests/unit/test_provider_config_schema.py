@@ -94,3 +94,13 @@ def test_the_reader_takes_its_fields_from_the_schema() -> None:
             provider_from_config(bogus)
         listed = refused.value.message.split("allowed: ", 1)[1].split(", ")
         assert set(listed) == fields
+
+
+def test_kinds_and_algorithms_match_the_reader() -> None:
+    from pynamodb_encryption.maintenance import _config
+
+    schema = provider_config_schema()
+    kinds = schema["$defs"]["provider"]["properties"]["provider"]["enum"]
+    assert tuple(kinds) == _config.PROVIDER_KINDS
+    algorithms = set(schema["$defs"]["key"]["properties"]["algorithm"]["enum"])
+    assert algorithms == _config._SYMMETRIC_ALGORITHMS | _config._RSA_ALGORITHMS
