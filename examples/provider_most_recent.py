@@ -19,8 +19,8 @@ from pynamodb_encryption import (
     ItemEncryptor,
     MetaStore,
     MostRecentProvider,
+    describe_item,
 )
-from pynamodb_encryption.core._md import decode_material_description
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -52,8 +52,10 @@ def clients(
 
 
 def meta_id(stored: dict[str, Any]) -> str:
-    """The ``name#version`` an encrypted item records (for display only)."""
-    return decode_material_description(stored["*amzn-ddb-map-desc*"]["B"])["amzn-ddb-meta-id"]
+    """The ``name#version`` an encrypted item records (read in the clear, for display only)."""
+    described = describe_item(stored)
+    assert described.provider_kind == "most-recent"
+    return f"{described.material_name}#{described.material_version}"
 
 
 # --8<-- [start:setup]
