@@ -385,7 +385,12 @@ def guard_signed(
 
         request["ConditionExpression"] = Attr(SIGNATURE_ATTRIBUTE).exists() & existing
         return request
-    names = dict(request.get("ExpressionAttributeNames") or {})
+    given = request.get("ExpressionAttributeNames") or {}
+    if not isinstance(given, Mapping):
+        raise ConfigurationError(
+            "ExpressionAttributeNames must map placeholders to attribute names", table=table
+        )
+    names = dict(given)
     if names.get(_SIGNATURE_PLACEHOLDER, SIGNATURE_ATTRIBUTE) != SIGNATURE_ATTRIBUTE:
         raise UnsupportedOperationError(
             f"ExpressionAttributeNames uses {_SIGNATURE_PLACEHOLDER}, which the helpers reserve",
