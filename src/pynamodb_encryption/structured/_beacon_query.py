@@ -209,12 +209,14 @@ def _plan(ctx: _Context, node: Node) -> None:
         lb, rb = ctx.beacon_of(node.left), ctx.beacon_of(node.right)
         if lb is not None and rb is not None:
             return
-        b, other = (lb, node.right) if lb is not None else (rb, node.left)
-        if b is not None:
-            _check_op(ctx.info, b, node.op, _value(ctx, other))
-        ctx.use(other, _Use(b, for_equality=node.op in ("=", "<>")))
-        if b is None:
+        if lb is None and rb is None:
             ctx.use(node.left, _Use(None))
+            ctx.use(node.right, _Use(None))
+            return
+        b, other = (lb, node.right) if lb is not None else (rb, node.left)
+        assert b is not None
+        _check_op(ctx.info, b, node.op, _value(ctx, other))
+        ctx.use(other, _Use(b, for_equality=node.op in ("=", "<>")))
     elif isinstance(node, Between):
         b = ctx.beacon_of(node.operand)
         if b is not None:
