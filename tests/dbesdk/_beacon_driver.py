@@ -134,10 +134,10 @@ class Driver:
         while True:
             page = call(**request, **({"ExclusiveStartKey": start} if start else {}))
             read += len(page["Items"])
-            for stored in page["Items"]:
-                item = self.decrypt(stored)
-                if prepared is None or prepared.matches(item):
-                    out.append(item)
+            if prepared is not None:
+                out.extend(prepared.decrypt(page["Items"]))
+            else:
+                out.extend(self.decrypt(stored) for stored in page["Items"])
             start = page.get("LastEvaluatedKey")
             if not start:
                 return out, read

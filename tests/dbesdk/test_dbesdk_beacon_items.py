@@ -32,6 +32,7 @@ from pynamodb_encryption.dbesdk import (
     SingleBeaconKeySource,
     StandardBeacon,
     StaticKeyStore,
+    prepare_query,
 )
 from pynamodb_encryption.errors import (
     ConfigurationError,
@@ -245,3 +246,49 @@ def test_multi_tenant_items_use_the_branch_key_of_their_data_key() -> None:
     # The key field is not a table attribute: DB-ESDK drops it before writing.
     assert "tenant" not in stored
     assert stored["aws_dbe_b_ssn"]["S"] == independent_beacon("ssn", "x", 16)
+
+
+def test_multi_tenant_queries_drop_other_tenants_items() -> None:
+    store = _CountingStore()
+    version = BeaconVersion(
+        standard_beacons=(StandardBeacon("ssn", 1),),  # 1 bit: tenants' beacons collide
+        key_source=MultiBeaconKeySource(key_store=store, key_field_name="tenant"),
+    )
+    actions = {"pk": S, "ssn": E, "tenant": S}
+
+    def tenant(key_store: StaticKeyStore, branch_key_id: str) -> BeaconItemEncryptor:
+        encryptor = DbEsdkItemEncryptor(
+            table_name="patients",
+            partition_key_name="pk",
+            attribute_actions=actions,
+            keyring=HierarchicalKeyring(key_store=key_store, branch_key_id=branch_key_id),
+        )
+        return BeaconItemEncryptor(encryptor, version)
+
+    a, b = tenant(store.inner, "tenant-a"), tenant(store.other, "tenant-b")
+    item_a = {"pk": {"S": "1"}, "ssn": {"S": "x"}, "tenant": {"S": "tenant-a"}}
+    item_b = {"pk": {"S": "2"}, "ssn": {"S": "x"}, "tenant": {"S": "tenant-b"}}
+    stored = [a.encrypt(item_a), b.encrypt(item_b)]
+    query = prepare_query(
+        a,
+        {
+            "TableName": "patients",
+            "FilterExpression": "ssn = :s AND tenant = :t",
+            "ExpressionAttributeValues": {":s": {"S": "x"}, ":t": {"S": "tenant-a"}},
+        },
+        scan=True,
+    )
+    assert query.beacon_key_id == "tenant-a"
+    # Tenant b's item (its data key under branch key tenant-b) is dropped before decryption,
+    # whatever its beacon.
+    assert query.decrypt(stored) == [item_a]
+    with pytest.raises(ConfigurationError, match="beacon key id"):
+        prepare_query(
+            a,
+            {
+                "TableName": "patients",
+                "FilterExpression": "ssn = :s",
+                "ExpressionAttributeValues": {":s": {"S": "x"}},
+            },
+            scan=True,
+        )

@@ -368,15 +368,17 @@ class BeaconQuery:
     """
 
     request: Mapping[str, Any]
-    _info: SearchInfo
+    _beacons: BeaconItemEncryptor
     _conditions: tuple[Node, ...]
     _names: Mapping[str, str]
     _values: Mapping[str, Mapping[str, Any]]
+    beacon_key_id: str | None = None
+    """The tenant's beacon key id the request was rewritten with (multi-tenant sources)."""
 
     def matches(self, item: Mapping[str, Any]) -> bool:
         """Does a decrypted item satisfy the caller's original key condition and filter?"""
         base = path_resolver(item, self._names)
-        info = self._info
+        info = self._beacons.search_info
 
         def resolve(p: Path) -> dict[str, Any] | None:
             if len(p.elements) == 1:
@@ -394,6 +396,31 @@ class BeaconQuery:
     def filter(self, items: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         """The decrypted items that really match (false positives dropped)."""
         return [i for i in items if self.matches(i)]
+
+    def decrypt(self, stored_items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Verify and decrypt the items of a response; keep those that really match.
+
+        With a multi-tenant key source, an item whose data key was wrapped under another
+        branch key than the query's beacon key id is dropped (as DB-ESDK does): another
+        tenant's beacons can collide with this tenant's.
+        """
+        out: list[dict[str, Any]] = []
+        for stored in stored_items:
+            if self.beacon_key_id is not None and not self._same_tenant(stored):
+                continue
+            item = self._beacons.decrypt(stored)
+            if self.matches(item):
+                out.append(item)
+        return out
+
+    def _same_tenant(self, stored: Mapping[str, Any]) -> bool:
+        header = self._beacons.encryptor.read_header(stored)
+        ids = {
+            info.decode("utf-8", "replace")
+            for pid, info in zip(header.provider_ids, header.provider_infos, strict=True)
+            if pid == "aws-kms-hierarchy"
+        }
+        return not ids or ids == {self.beacon_key_id}
 
 
 def prepare_query(
@@ -559,7 +586,7 @@ def prepare_query(
         if not out["ExpressionAttributeValues"]:
             del out["ExpressionAttributeValues"]
     conditions = tuple(n for n in (key_node, filter_node) if n is not None)
-    return BeaconQuery(out, info, conditions, names, values)
+    return BeaconQuery(out, beacons, conditions, names, values, key_id)
 
 
 def number_of_queries(beacons: BeaconItemEncryptor, request: Mapping[str, Any]) -> int:
