@@ -13,6 +13,8 @@ import uuid
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from _dbe_independent import decrypt as independent_decrypt
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -65,7 +67,7 @@ def independent_beacon(name: str, text: str, bits: int, partition: int = 0) -> s
         salt=None,
         info=b"AWS_DBE_SCAN_BEACON" + name.encode(),
     ).derive(BEACON_KEY)
-    data = text.encode() + (bytes([partition]) if partition else b"")
+    data = text.encode("utf-8") + (bytes([partition]) if partition else b"")
     h = int.from_bytes(hmac.new(key, data, hashlib.sha384).digest()[:8], "big")
     return f"{h & ((1 << bits) - 1):0{(bits + 3) // 4}x}"
 
@@ -292,3 +294,28 @@ def test_multi_tenant_queries_drop_other_tenants_items() -> None:
             },
             scan=True,
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=st.text(max_size=40),
+    bits=st.integers(min_value=1, max_value=63),
+    partition=st.integers(min_value=0, max_value=4),
+)
+def test_standard_beacons_match_the_independent_computation(
+    text: str, bits: int, partition: int
+) -> None:
+    version = BeaconVersion(
+        standard_beacons=(StandardBeacon("ssn", bits),),
+        key_source=SingleBeaconKeySource(key_store=_store(), beacon_key_id="bk"),
+        maximum_number_of_partitions=5,
+    )
+    encryptor = DbEsdkItemEncryptor(
+        table_name="patients",
+        partition_key_name="pk",
+        attribute_actions={"pk": S, "ssn": E},
+        keyring=RawAesKeyring(key_namespace="ns", key_name="k", wrapping_key=WRAPPING_KEY),
+    )
+    beacons = BeaconItemEncryptor(encryptor, version)
+    got = beacons.beacons({"ssn": {"S": text}}, partition=partition)["aws_dbe_b_ssn"]["S"]
+    assert got == independent_beacon("ssn", text, bits, partition)
