@@ -13,11 +13,11 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from _dbe_independent import decrypt as independent_decrypt
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pynamodb_encryption.dbesdk import (
     BeaconItemEncryptor,
