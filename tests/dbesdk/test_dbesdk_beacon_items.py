@@ -319,3 +319,14 @@ def test_standard_beacons_match_the_independent_computation(
     beacons = BeaconItemEncryptor(encryptor, version)
     got = beacons.beacons({"ssn": {"S": text}}, partition=partition)["aws_dbe_b_ssn"]["S"]
     assert got == independent_beacon("ssn", text, bits, partition)
+
+
+def test_python_values_surface_matches_the_wrapped_encryptor() -> None:
+    beacons = _beacons()
+    item = {"pk": "p1", "ssn": "078-05-1120", "zip": "02134", "visit": "20240101"}
+    stored = beacons.encrypt_python(item)
+    assert stored["aws_dbe_b_ssn"] == independent_beacon("ssn", "078-05-1120", 16)
+    assert beacons.decrypt_python(stored) == {**item, "Visit": "V-20240101"}
+    assert beacons.table_name == "patients"
+    assert beacons.attribute_actions == beacons.encryptor.attribute_actions
+    assert beacons.read_header(beacons.encrypt(ITEM)).provider_ids == ("ns",)

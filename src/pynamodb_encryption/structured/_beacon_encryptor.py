@@ -14,9 +14,12 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import ConfigurationError, EncryptionError
+from ..core._actions import CryptoAction
+from ..core._codec import CodecError
+from ..core._python_values import from_ddb_item, to_ddb_item
+from ..errors import ConfigurationError, DecryptionError, EncryptionError
 from ._beacons import VERSION_TAG, BeaconVersion, SearchInfo
-from ._encryptor import RESERVED_PREFIX, DbEsdkItemEncryptor
+from ._encryptor import RESERVED_PREFIX, DbeItemHeader, DbEsdkItemEncryptor
 
 __all__ = ["BeaconItemEncryptor", "PartitionSelector"]
 
@@ -157,6 +160,35 @@ class BeaconItemEncryptor:
         """Verify and decrypt a stored item; beacons and other ``aws_dbe_`` names are dropped."""
         out = self._encryptor.decrypt(item)
         return {k: v for k, v in out.items() if not k.startswith(RESERVED_PREFIX)}
+
+    # The rest of DbEsdkItemEncryptor's surface, so that this wrapper can stand in for it.
+
+    @property
+    def table_name(self) -> str:
+        return self._encryptor.table_name
+
+    @property
+    def attribute_actions(self) -> Mapping[str, CryptoAction]:
+        return self._encryptor.attribute_actions
+
+    def read_header(self, item: Mapping[str, Any]) -> DbeItemHeader:
+        return self._encryptor.read_header(item)
+
+    def encrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """`encrypt` on plain Python values (as `DbEsdkItemEncryptor.encrypt_python`)."""
+        try:
+            ddb = to_ddb_item(item)
+        except CodecError as exc:
+            raise EncryptionError(f"cannot convert the item: {exc}", table=self.table_name) from exc
+        return from_ddb_item(self.encrypt(ddb))
+
+    def decrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """`decrypt` on plain Python values."""
+        try:
+            ddb = to_ddb_item(item)
+        except CodecError as exc:
+            raise DecryptionError(f"cannot convert the item: {exc}", table=self.table_name) from exc
+        return from_ddb_item(self.decrypt(ddb))
 
     def __repr__(self) -> str:
         return (
