@@ -355,3 +355,79 @@ def test_length_bounds() -> None:
     assert 2**high <= 10**9 / 2
     with pytest.raises(ConfigurationError):
         beacon_length_bounds(1)
+
+
+# Beacon.dfy: TestPartOnly, TestShareSameBeacon, TestBeaconSetQuery, TestSetNotSet,
+# TestSharedSet (beacon key [1,2,3,4,5]).
+MY_ITEM = {"std2": {"S": "abc"}, "partOnly": {"S": "def"}}
+PART_ACTIONS = {**ACTIONS, "partOnly": E, "setAttr": E}
+
+
+def _with(*extra: StandardBeacon, compound: tuple[CompoundBeacon, ...] = ()) -> BeaconVersion:
+    return _lotsa(standard_beacons=(*STANDARD, *extra), compound_beacons=(*COMPOUND, *compound))
+
+
+def test_part_only_known_answers() -> None:
+    compound_part = CompoundBeacon(
+        "compoundPart", ".", encrypted=(EncryptedPart("partOnly", "S_"),)
+    )
+    info = _with(StandardBeacon("partOnly", 23), compound=(compound_part,)).bind(PART_ACTIONS)
+    assert info.encrypted_beacons(MY_ITEM, info.hmac_keys(KEY)) == {
+        "aws_dbe_b_std2": {"S": "51e1da"},
+        "aws_dbe_b_partOnly": {"S": "405a51"},
+        "aws_dbe_b_compoundPart": {"S": "S_405a51"},
+    }
+    info = _with(StandardBeacon("partOnly", 23, part_only=True), compound=(compound_part,)).bind(
+        PART_ACTIONS
+    )
+    assert info.encrypted_beacons(MY_ITEM, info.hmac_keys(KEY)) == {
+        "aws_dbe_b_std2": {"S": "51e1da"},
+        "aws_dbe_b_compoundPart": {"S": "S_405a51"},
+    }
+
+
+def test_shared_beacon_known_answers() -> None:
+    item = {"std2": {"S": "abc"}, "partOnly": {"S": "abc"}}
+    info = _with(StandardBeacon("partOnly", 24)).bind(PART_ACTIONS)
+    assert info.encrypted_beacons(item, info.hmac_keys(KEY)) == {
+        "aws_dbe_b_std2": {"S": "51e1da"},
+        "aws_dbe_b_partOnly": {"S": "928d9b"},
+    }
+    info = _with(StandardBeacon("partOnly", 24, share="std2")).bind(PART_ACTIONS)
+    keys = info.hmac_keys(KEY)
+    assert info.encrypted_beacons(item, keys) == {
+        "aws_dbe_b_std2": {"S": "51e1da"},
+        "aws_dbe_b_partOnly": {"S": "51e1da"},
+    }
+    for name in ("partOnly", "std2"):
+        value = info.query_value(
+            name, {"S": "foo"}, keys, for_equality=True, for_contains=False, partition=0
+        )
+        assert value == {"S": "4379a7"}
+
+
+def test_set_beacon_known_answers() -> None:
+    info = _with(StandardBeacon("setAttr", 24, as_set=True)).bind(PART_ACTIONS)
+    keys = info.hmac_keys(KEY)
+    query = info.query_value(
+        "setAttr",
+        {"SS": ["abc", "def", "ghi"]},
+        keys,
+        for_equality=True,
+        for_contains=False,
+        partition=0,
+    )
+    assert query == {"SS": ["43c4d8", "2f3278", "f1972e"]}
+    with pytest.raises(EncryptionError, match="as_set"):
+        info.query_value(
+            "setAttr", {"L": []}, keys, for_equality=True, for_contains=False, partition=0
+        )
+    item = {"std2": {"S": "abc"}, "partOnly": {"SS": ["abc", "def", "ghi"]}}
+    info = _with(StandardBeacon("partOnly", 24, as_set=True)).bind(PART_ACTIONS)
+    assert info.encrypted_beacons(item, info.hmac_keys(KEY))["aws_dbe_b_partOnly"] == {
+        "SS": ["928d9b", "405a51", "9c6c2e"]
+    }
+    info = _with(StandardBeacon("partOnly", 24, as_set=True, share="std2")).bind(PART_ACTIONS)
+    assert info.encrypted_beacons(item, info.hmac_keys(KEY))["aws_dbe_b_partOnly"] == {
+        "SS": ["51e1da", "39ef85", "3ff06a"]
+    }
