@@ -132,7 +132,7 @@ PARTITION_VALUES = {
     "Attr4": "DDDD",
     "Attr5": "EEEE",
     "Attr6": "FFFF",
-    "Attr7": "7777",
+    "Attr7": "GGGG",
 }
 PARTITION_QUERIES = [
     # (index, key condition, filter, expected number of queries): AWS's PartitionTest1.
@@ -200,11 +200,54 @@ def test_partitioned_queries_find_every_record_once(dynamodb_client: Any, ddb_ba
                 )
         with pytest.raises(ConfigurationError, match=":aws_dbe_partition"):
             driver.search(request)
-    # A scan OR-expands the filter over every partition: each record once.
-    items, _ = driver.search(
-        {
-            "FilterExpression": "Attr2 = :attr2",
-            "ExpressionAttributeValues": {":attr2": {"S": "BBBB"}},
+    # Scans OR-expand the filter over every partition: each record once (AWS's
+    # GetPartitionScan1/2/3, a sample of the attribute combinations).
+    for attrs in ((1,), (2,), (4,), (5,), (6,), (2, 3), (6, 2), (3, 4), (2, 3, 4), (1, 4, 5)):
+        _scan_finds_every_record_once(driver, attrs)
+
+
+def _scan_finds_every_record_once(driver: Driver, attrs: tuple[int, ...]) -> None:
+    filt = " and ".join(f"Attr{a} = :attr{a}" for a in attrs)
+    values = {f":attr{a}": {"S": PARTITION_VALUES[f"Attr{a}"]} for a in attrs}
+    items, _ = driver.search({"FilterExpression": filt, "ExpressionAttributeValues": values})
+    assert sorted(int(i["RecNum"]["N"]) for i in items) == list(range(100)), filt
+
+
+def test_compound_beacons_with_partitions(dynamodb_client: Any, ddb_backend: str) -> None:
+    # AWS's PartitionTest4: compound beacons whose encrypted parts have 1, 2 and 4 partitions.
+    _only_ddblocal(ddb_backend)
+    large = load("large_records.json")
+    config = large["largeEncryptionConfigs"]["complex_partition_encrypt"]
+    gsis = [g for g in large["GSI"] if g[0] in ("ATTR_INDEX2671", "ATTR_INDEX1472")]
+    driver = Driver(dynamodb_client, _table(dynamodb_client, gsis=gsis), config)
+    assert driver.beacons is not None
+    for n in range(100):
+        driver.put(
+            {
+                "RecNum": {"N": str(n)},
+                **{k: {"S": v} for k, v in PARTITION_VALUES.items()},
+                "PreferredPartition": {"N": str(n % 5)},
+            }
+        )
+    for index, name, value, queries in (
+        ("ATTR_INDEX2671", "Comp2671", "2_BBBB.6_FFFF.7_GGGG.1_AAAA", 2),
+        ("ATTR_INDEX1472", "Comp1472", "1_AAAA.4_DDDD.7_GGGG.2_BBBB", 4),
+    ):
+        values = {":v": {"S": value}}
+        request = {
+            "IndexName": index,
+            "KeyConditionExpression": f"{name} = :v",
+            "ExpressionAttributeValues": values,
         }
-    )
-    assert sorted(int(i["RecNum"]["N"]) for i in items) == list(range(100))
+        assert number_of_queries(driver.beacons, request) == queries
+        counts = [0] * 100
+        for p in range(queries):
+            partition = {**values, ":aws_dbe_partition": {"N": str(p)}}
+            items, _ = driver.search({**request, "ExpressionAttributeValues": partition})
+            assert items, (name, p)
+            for i in items:
+                counts[int(i["RecNum"]["N"])] += 1
+        assert counts == [1] * 100, name
+        scan = {"FilterExpression": f"{name} = :v", "ExpressionAttributeValues": values}
+        items, _ = driver.search(scan)
+        assert sorted(int(i["RecNum"]["N"]) for i in items) == list(range(100)), name
