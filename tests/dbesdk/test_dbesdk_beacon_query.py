@@ -241,3 +241,52 @@ def test_create_table_on_beacons() -> None:
     bad = {**request, "KeySchema": [{"AttributeName": "secret", "KeyType": "HASH"}]}
     with pytest.raises(ConfigurationError, match="no beacon"):
         beacon_table_schema(_beacons(), bad)
+
+
+def test_virtual_field_beacon_through_names_and_boolean_operators() -> None:
+    from pynamodb_encryption.dbesdk import Insert, Lower, VirtualField, VirtualPart
+
+    store = StaticKeyStore(
+        branch_key_id="bk",
+        branch_key_version=str(uuid.UUID(int=1)),
+        branch_key=bytes(32),
+        beacon_key=bytes(range(32)),
+    )
+    version = BeaconVersion(
+        standard_beacons=(StandardBeacon("FullName", 24), StandardBeacon("last", 16)),
+        virtual_fields=(
+            VirtualField(
+                "FullName",
+                (VirtualPart("last", (Lower(), Insert("__"))), VirtualPart("first", (Lower(),))),
+            ),
+        ),
+        key_source=SingleBeaconKeySource(key_store=store, beacon_key_id="bk"),
+    )
+    encryptor = DbEsdkItemEncryptor(
+        table_name="t",
+        partition_key_name="pk",
+        attribute_actions={"pk": S, "last": E, "first": E},
+        keyring=RawAesKeyring(key_namespace="ns", key_name="k", wrapping_key=bytes(32)),
+    )
+    beacons = BeaconItemEncryptor(encryptor, version)
+    item = {"pk": {"S": "1"}, "last": {"S": "Smith"}, "first": {"S": "Ann"}}
+    stored = beacons.encrypt(item)
+    q = prepare_query(
+        beacons,
+        {
+            "TableName": "t",
+            "FilterExpression": "#f = :f OR NOT (#l = :l)",
+            "ExpressionAttributeNames": {"#f": "FullName", "#l": "last"},
+            "ExpressionAttributeValues": {":f": {"S": "smith__ann"}, ":l": {"S": "Jones"}},
+        },
+        scan=True,
+    )
+    values = q.request["ExpressionAttributeValues"]
+    assert values[":f"] == stored["aws_dbe_b_FullName"]
+    assert set(q.request["ExpressionAttributeNames"].values()) == {
+        "aws_dbe_b_FullName",
+        "aws_dbe_b_last",
+    }
+    assert q.decrypt([stored]) == [item]
+    assert not q.matches({**item, "first": {"S": "Bob"}, "last": {"S": "Jones"}})
+    assert q.matches({**item, "first": {"S": "Bob"}})  # NOT (last = Jones)
