@@ -311,6 +311,7 @@ NO_COMPOUND: dict[str, object] = {"compound_beacons": (), "virtual_fields": ()}
             "not configured",
         ),
         ({"maximum_number_of_partitions": 5, "default_number_of_partitions": 5}, "less than"),
+        ({"standard_beacons": (StandardBeacon("N" * 250, 8, location="Name"),)}, "255 bytes"),
     ],
 )
 def test_configuration_errors_say_what_to_change(kw: dict[str, object], message: str) -> None:

@@ -479,6 +479,12 @@ class SearchInfo:
                     f"{name} not allowed as a {context} because it begins with the reserved "
                     f"prefix {_RESERVED!r}"
                 )
+            stored = name if signed_beacon else BEACON_PREFIX + name
+            if len(stored.encode("utf-8", "surrogatepass")) > 255:
+                raise ConfigurationError(
+                    f"{stored} is not a valid attribute name (over 255 bytes): shorten the "
+                    f"{context}'s name"
+                )
 
         def top(path: tuple[str | int, ...]) -> str:
             return str(path[0])
