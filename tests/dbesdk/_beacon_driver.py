@@ -111,21 +111,15 @@ class Driver:
         self.client.put_item(TableName=self.table, Item=stored)
         return stored
 
-    def decrypt(self, stored: Mapping[str, Any]) -> dict[str, Any]:
-        if self.beacons is not None:
-            return self.beacons.decrypt(stored)
-        if self.encryptor is not None:
-            return self.encryptor.decrypt(stored)
-        return dict(stored)
-
     def search(self, request: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int]:
         """Items matching a Query (with KeyConditionExpression) or Scan request, and how many
         items DynamoDB read to find them."""
         scan = "KeyConditionExpression" not in request
         request = {"TableName": self.table, **request}
         prepared = None
-        if self.beacons is not None:
-            prepared = prepare_query(self.beacons, request, scan=scan)
+        table = self.beacons or self.encryptor
+        if table is not None:
+            prepared = prepare_query(table, request, scan=scan)
             request = dict(prepared.request)
         call = self.client.scan if scan else self.client.query
         out: list[dict[str, Any]] = []
@@ -137,7 +131,7 @@ class Driver:
             if prepared is not None:
                 out.extend(prepared.decrypt(page["Items"]))
             else:
-                out.extend(self.decrypt(stored) for stored in page["Items"])
+                out.extend(dict(stored) for stored in page["Items"])
             start = page.get("LastEvaluatedKey")
             if not start:
                 return out, read

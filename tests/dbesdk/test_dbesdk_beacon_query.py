@@ -290,3 +290,29 @@ def test_virtual_field_beacon_through_names_and_boolean_operators() -> None:
     assert q.decrypt([stored]) == [item]
     assert not q.matches({**item, "first": {"S": "Bob"}, "last": {"S": "Jones"}})
     assert q.matches({**item, "first": {"S": "Bob"}})  # NOT (last = Jones)
+
+
+def test_tables_without_beacons_refuse_conditions_on_encrypted_fields() -> None:
+    encryptor = _beacons().encryptor
+    with pytest.raises(ConfigurationError, match="secret is encrypted"):
+        prepare_query(
+            encryptor,
+            {
+                "TableName": "t",
+                "FilterExpression": "#s = :v",
+                "ExpressionAttributeNames": {"#s": "secret"},
+                "ExpressionAttributeValues": S1,
+            },
+            scan=True,
+        )
+    request = {
+        "TableName": "t",
+        "KeyConditionExpression": "pk = :v",
+        "FilterExpression": "attribute_exists(secret)",
+        "ExpressionAttributeValues": S1,
+    }
+    q = prepare_query(encryptor, request)
+    assert q.request == request
+    stored = encryptor.encrypt({"pk": S1[":v"], "secret": {"S": "x"}})
+    assert q.decrypt([stored]) == [{"pk": S1[":v"], "secret": {"S": "x"}}]
+    assert number_of_queries(encryptor, request) == 1

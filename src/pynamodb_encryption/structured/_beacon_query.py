@@ -19,6 +19,7 @@ from ..core._actions import CryptoAction
 from ..errors import ConfigurationError
 from ._beacon_encryptor import BeaconItemEncryptor
 from ._beacons import SearchInfo, _Std, lcm_partition
+from ._encryptor import RESERVED_PREFIX, DbEsdkItemEncryptor
 from ._expr import (
     And,
     Between,
@@ -368,7 +369,8 @@ class BeaconQuery:
     """
 
     request: Mapping[str, Any]
-    _beacons: BeaconItemEncryptor
+    _encryptor: DbEsdkItemEncryptor
+    _beacons: BeaconItemEncryptor | None
     _conditions: tuple[Node, ...]
     _names: Mapping[str, str]
     _values: Mapping[str, Mapping[str, Any]]
@@ -378,10 +380,10 @@ class BeaconQuery:
     def matches(self, item: Mapping[str, Any]) -> bool:
         """Does a decrypted item satisfy the caller's original key condition and filter?"""
         base = path_resolver(item, self._names)
-        info = self._beacons.search_info
+        info = self._beacons.search_info if self._beacons is not None else None
 
         def resolve(p: Path) -> dict[str, Any] | None:
-            if len(p.elements) == 1:
+            if info is not None and len(p.elements) == 1:
                 top = str(p.elements[0])
                 real = self._names.get(top, top) if top.startswith("#") else top
                 if real in info.beacons:
@@ -408,13 +410,17 @@ class BeaconQuery:
         for stored in stored_items:
             if self.beacon_key_id is not None and not self._same_tenant(stored):
                 continue
-            item = self._beacons.decrypt(stored)
+            if self._beacons is not None:
+                item = self._beacons.decrypt(stored)
+            else:
+                plain = self._encryptor.decrypt(stored)
+                item = {k: v for k, v in plain.items() if not k.startswith(RESERVED_PREFIX)}
             if self.matches(item):
                 out.append(item)
         return out
 
     def _same_tenant(self, stored: Mapping[str, Any]) -> bool:
-        header = self._beacons.encryptor.read_header(stored)
+        header = self._encryptor.read_header(stored)
         ids = {
             info.decode("utf-8", "replace")
             for pid, info in zip(header.provider_ids, header.provider_infos, strict=True)
@@ -424,7 +430,7 @@ class BeaconQuery:
 
 
 def prepare_query(
-    beacons: BeaconItemEncryptor,
+    beacons: BeaconItemEncryptor | DbEsdkItemEncryptor,
     request: Mapping[str, Any],
     *,
     scan: bool = False,
@@ -433,7 +439,9 @@ def prepare_query(
     """Rewrite a Query (or, with ``scan=True``, Scan) request for the beacons of a table.
 
     Args:
-        beacons: the table's `BeaconItemEncryptor`.
+        beacons: the table's `BeaconItemEncryptor`; for a table without beacons, its
+            `DbEsdkItemEncryptor` (the request is then only checked: a condition on an
+            encrypted field is refused, as DB-ESDK does).
         request: boto3 client keyword arguments, with plaintext names and values.
         scan: the request is a Scan (no key condition; no ``:aws_dbe_partition``).
         beacon_key_id: for a multi-tenant key source, the tenant's beacon key id, if the
@@ -444,9 +452,8 @@ def prepare_query(
             not support, an encrypted field without a beacon, one value with two beacons,
             a missing or out-of-range partition), with what to change.
     """
-    if not isinstance(beacons, BeaconItemEncryptor):
-        raise _err("beacons must be a BeaconItemEncryptor")
-    info = beacons.search_info
+    if not isinstance(beacons, (BeaconItemEncryptor, DbEsdkItemEncryptor)):
+        raise _err("beacons must be a BeaconItemEncryptor or a DbEsdkItemEncryptor")
     for legacy in _LEGACY:
         if legacy in request:
             raise _err(f"{legacy} is not supported with beacons: use expressions instead")
@@ -464,6 +471,15 @@ def prepare_query(
         filter_node = parse(filter_text) if filter_text is not None else None
     except ExpressionError as exc:
         raise _err(f"the expression does not parse: {exc}") from exc
+    conditions = tuple(n for n in (key_node, filter_node) if n is not None)
+    if isinstance(beacons, DbEsdkItemEncryptor):
+        _refuse_encrypted(beacons, names, conditions)
+        if PARTITION_VALUE in values:
+            raise _err(f"if no partitions are configured, do not specify {PARTITION_VALUE}")
+        if beacon_key_id is not None:
+            raise _err("beacon_key_id is only for a multi-tenant beacon key source")
+        return BeaconQuery(dict(request), beacons, None, conditions, names, values)
+    info = beacons.search_info
 
     # Partition
     raw_partition = values.pop(PARTITION_VALUE, None)
@@ -585,12 +601,57 @@ def prepare_query(
         out["ExpressionAttributeValues"] = {k: v for k, v in new_values.items() if k in used_values}
         if not out["ExpressionAttributeValues"]:
             del out["ExpressionAttributeValues"]
-    conditions = tuple(n for n in (key_node, filter_node) if n is not None)
-    return BeaconQuery(out, beacons, conditions, names, values, key_id)
+    return BeaconQuery(out, beacons.encryptor, beacons, conditions, names, values, key_id)
 
 
-def number_of_queries(beacons: BeaconItemEncryptor, request: Mapping[str, Any]) -> int:
+def _refuse_encrypted(
+    encryptor: DbEsdkItemEncryptor, names: Mapping[str, str], conditions: tuple[Node, ...]
+) -> None:
+    encrypted = {
+        k for k, a in encryptor.attribute_actions.items() if a is CryptoAction.ENCRYPT_AND_SIGN
+    }
+
+    def check(o: Operand, function: str | None = None) -> None:
+        path = o.path if isinstance(o, Size) else o
+        if not isinstance(path, Path):
+            return
+        top = str(path.elements[0])
+        real = names.get(top, top) if top.startswith("#") else top
+        if real in encrypted and function not in ("attribute_exists", "attribute_not_exists"):
+            raise _err(
+                f"field {real} is encrypted, and cannot be searched without a beacon: declare "
+                "a beacon and use BeaconItemEncryptor"
+            )
+
+    def walk(n: Node) -> None:
+        if isinstance(n, (And, Or)):
+            walk(n.left)
+            walk(n.right)
+        elif isinstance(n, Not):
+            walk(n.inner)
+        elif isinstance(n, Compare):
+            check(n.left)
+            check(n.right)
+        elif isinstance(n, Between):
+            for o in (n.operand, n.low, n.high):
+                check(o)
+        elif isinstance(n, In):
+            for o in (n.operand, *n.choices):
+                check(o)
+        else:
+            for o in n.args:
+                check(o, n.name)
+
+    for c in conditions:
+        walk(c)
+
+
+def number_of_queries(
+    beacons: BeaconItemEncryptor | DbEsdkItemEncryptor, request: Mapping[str, Any]
+) -> int:
     """How many queries (partitions ``0..n-1``) a Query request must be run as."""
+    if not isinstance(beacons, BeaconItemEncryptor):
+        return 1
     info = beacons.search_info
     text = request.get("KeyConditionExpression")
     if info.max_partitions <= 1 or text is None:
