@@ -551,8 +551,7 @@ def prepare_query(
             f"queries: {queries}"
         )
 
-    new_values: dict[str, Any] = {k: v for k, v in values.items() if ctx.uses.get(k) is None}
-    new_values.update({k: v for k, v in values.items() if k in ctx.uses})
+    new_values: dict[str, Any] = dict(values)
     first = _beacon_values(ctx, partition)
     new_values.update(first)
     out = dict(request)
