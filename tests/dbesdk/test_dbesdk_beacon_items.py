@@ -284,6 +284,29 @@ def test_multi_tenant_queries_drop_other_tenants_items() -> None:
     # Tenant b's item (its data key under branch key tenant-b) is dropped before decryption,
     # whatever its beacon.
     assert query.decrypt(stored) == [item_a]
+    # The tenant can also come from the key field's signed part of a compound beacon.
+    by_part = BeaconVersion(
+        standard_beacons=(StandardBeacon("ssn", 1),),
+        compound_beacons=(
+            CompoundBeacon(
+                "tenant_ssn",
+                ".",
+                encrypted=(EncryptedPart("ssn", "S-"),),
+                signed=(SignedPart("tenant", "T-"),),
+            ),
+        ),
+        key_source=MultiBeaconKeySource(key_store=store, key_field_name="tenant"),
+    )
+    part_query = prepare_query(
+        BeaconItemEncryptor(a.encryptor, by_part),
+        {
+            "TableName": "patients",
+            "FilterExpression": "tenant_ssn = :v",
+            "ExpressionAttributeValues": {":v": {"S": "T-tenant-a.S-x"}},
+        },
+        scan=True,
+    )
+    assert part_query.beacon_key_id == "tenant-a"
     with pytest.raises(ConfigurationError, match="beacon key id"):
         prepare_query(
             a,

@@ -18,7 +18,7 @@ from typing import Any
 from ..core._actions import CryptoAction
 from ..errors import ConfigurationError
 from ._beacon_encryptor import BeaconItemEncryptor
-from ._beacons import SearchInfo, _Std, lcm_partition
+from ._beacons import SearchInfo, _Cmp, _Std, lcm_partition
 from ._encryptor import RESERVED_PREFIX, DbEsdkItemEncryptor
 from ._expr import (
     And,
@@ -329,7 +329,30 @@ def _key_values(ctx: _Context, node: Node | None) -> list[tuple[str, Mapping[str
 
 
 def _key_ids(ctx: _Context, field_name: str, nodes: Iterable[Node | None]) -> set[str]:
+    """The beacon key ids a query names: values compared with the key field, or the key
+    field's signed part inside a compound beacon's value (DB-ESDK ``GetBeaconKeyIds``)."""
     found: set[str] = set()
+
+    def from_attr(a: Operand, b: Operand) -> None:
+        if not (isinstance(a, Path) and len(a.elements) == 1 and isinstance(b, Value)):
+            return
+        val = ctx.values.get(b.name, {})
+        if "S" not in val:
+            return
+        text = str(val["S"])
+        name = ctx.real(str(a.elements[0]))
+        if name == field_name:
+            found.add(text)
+            return
+        beacon = ctx.info.beacons.get(name)
+        if not isinstance(beacon, _Cmp):
+            return
+        parts = [p for p in beacon.parts if p.encrypted is None and p.path[0] == field_name]
+        if len(parts) != 1:
+            return
+        pieces = [x for x in text.split(beacon.split) if x.startswith(parts[0].prefix)]
+        if len(pieces) == 1:
+            found.add(pieces[0][len(parts[0].prefix) :])
 
     def walk(n: Node) -> None:
         if isinstance(n, (And, Or)):
@@ -337,17 +360,17 @@ def _key_ids(ctx: _Context, field_name: str, nodes: Iterable[Node | None]) -> se
             walk(n.right)
         elif isinstance(n, Not):
             walk(n.inner)
-        elif isinstance(n, Compare) and n.op == "=":
-            for a, b in ((n.left, n.right), (n.right, n.left)):
-                if (
-                    isinstance(a, Path)
-                    and len(a.elements) == 1
-                    and ctx.real(str(a.elements[0])) == field_name
-                    and isinstance(b, Value)
-                ):
-                    val = ctx.values.get(b.name, {})
-                    if "S" in val:
-                        found.add(str(val["S"]))
+        elif isinstance(n, Compare):
+            from_attr(n.left, n.right)
+            from_attr(n.right, n.left)
+        elif isinstance(n, In):
+            for c in n.choices:
+                from_attr(n.operand, c)
+        elif isinstance(n, Between):
+            from_attr(n.operand, n.low)
+            from_attr(n.operand, n.high)
+        elif isinstance(n, Func) and len(n.args) > 1:
+            from_attr(n.args[0], n.args[1])
 
     for node in nodes:
         if node is not None:
