@@ -432,3 +432,14 @@ def test_set_beacon_known_answers() -> None:
     assert info.encrypted_beacons(item, info.hmac_keys(KEY))["aws_dbe_b_partOnly"] == {
         "SS": ["51e1da", "39ef85", "3ff06a"]
     }
+
+
+def test_a_part_that_is_not_a_string_is_an_encryption_error() -> None:
+    info = _lotsa().bind(ACTIONS)
+    keys = info.hmac_keys(KEY)
+    only_virtual = _lotsa(compound_beacons=()).bind(ACTIONS)
+    with pytest.raises(EncryptionError, match="virtual field NameTitleField"):
+        only_virtual.encrypted_beacons({**SIMPLE_ITEM, "Title": {"L": []}}, keys)
+    with pytest.raises(EncryptionError, match="not a string") as caught:
+        info.encrypted_beacons({**SIMPLE_ITEM, "Year": {"B": b"\x01"}}, keys)
+    assert caught.value.attribute == "Year"

@@ -759,9 +759,17 @@ class SearchInfo:
 
     def _string(self, path: tuple[str | int, ...], item: Mapping[str, Any]) -> str | None:
         if len(path) == 1 and path[0] in self.virtual_fields:
-            return self.virtual_fields[str(path[0])].value(item)
+            return _virtual_value(self.virtual_fields[str(path[0])], item)
         raw = resolve(path, item)
-        return None if raw is None else value_to_string(raw)
+        if raw is None:
+            return None
+        try:
+            return value_to_string(raw)
+        except ValueError as exc:
+            raise EncryptionError(
+                "a beacon part's field is not a string, number, boolean or null",
+                attribute=str(path[0]),
+            ) from exc
 
     def _std_value(
         self, b: _Std, item: Mapping[str, Any], keys: Mapping[str, bytes], partition: int
@@ -771,7 +779,7 @@ class SearchInfo:
             raw = resolve(b.path, item)
             return None if raw is None else b.set_value(raw, key, partition)
         if b.virtual is not None:
-            s = b.virtual.value(item)
+            s = _virtual_value(b.virtual, item)
             return None if s is None else {"S": b.hash_str(s, key, partition)}
         raw = resolve(b.path, item)
         if raw is None:
@@ -851,7 +859,7 @@ class SearchInfo:
         b = self.beacons[name]
         if isinstance(b, _Std):
             if b.virtual is not None:
-                s = b.virtual.value(item)
+                s = _virtual_value(b.virtual, item)
                 return None if s is None else {"S": s}
             return resolve(b.path, item)
         s = self._cmp_value(b, item, None, 0)
@@ -959,6 +967,16 @@ class SearchInfo:
             if p.encrypted is not None:
                 result = lcm_partition(result, p.encrypted.partitions, mx)
         return result
+
+
+def _virtual_value(field: VirtualField, item: Mapping[str, Any]) -> str | None:
+    try:
+        return field.value(item)
+    except ValueError as exc:
+        raise EncryptionError(
+            f"a part of virtual field {field.name} is not a string, number, boolean or null",
+            attribute=field.name,
+        ) from exc
 
 
 def lcm_partition(a: int, b: int, mx: int) -> int:
