@@ -10,6 +10,8 @@ import hashlib
 import operator
 import os
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,7 +37,7 @@ from ._codec import (
     serialize,
     sort_names,
 )
-from ._keys import CbcEncryptor, is_cbc_blob
+from ._keys import LARGE_VALUE, CbcEncryptor, is_cbc_blob
 from ._materials import EncryptionContext, MaterialsProvider
 from ._md import (
     MD_SIGNING_ALGORITHM,
@@ -72,6 +74,15 @@ _B_HEADER = struct.Struct(">2sI").pack  # the type tag and length that frame a b
 _sha256 = hashlib.sha256
 _EMPTY_MD: Mapping[str, str] = MappingProxyType({})
 _first = operator.itemgetter(0)
+
+
+def _blob_digest(blob: bytes) -> bytes:
+    """SHA-256 of a binary value as the serializer frames it (tag, length, bytes)."""
+    if len(blob) < LARGE_VALUE:
+        return _sha256(_B_HEADER(_TAG_B, len(blob)) + blob).digest()
+    digest = _sha256(_B_HEADER(_TAG_B, len(blob)))  # no framed copy of a large value
+    digest.update(blob)
+    return digest.digest()
 
 
 @lru_cache(maxsize=8192)
@@ -139,7 +150,7 @@ def _string_to_sign(
             else:
                 blob = _binary(value)
             if blob is not None:
-                parts.append(_sha256(_B_HEADER(_TAG_B, len(blob)) + blob).digest())
+                parts.append(_blob_digest(blob))
                 if blobs is not None:
                     blobs[name] = blob
                 continue
@@ -166,6 +177,85 @@ class _Plan:
 # Bounds the per-encryptor plan cache: a table whose items have many different attribute
 # sets just recomputes plans (cheap) instead of growing without limit.
 _PLAN_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Schema:
+    """What an encryptor derives from its table and actions alone (never from keys).
+
+    Shared by every encryptor built for the same table, key names and actions, so that the
+    function API (a new encryptor per call) keeps the plans and digests that a long-lived
+    `ItemEncryptor` keeps. It holds names only: no provider, key or attribute value.
+    """
+
+    actions: AttributeActions
+    table_digest: bytes
+    plans: dict[tuple[str, ...], _Plan]
+
+
+# A process has a few tables and configurations; the bound only stops a caller that builds
+# actions dynamically from growing the cache. Least recently used entries go first.
+_SCHEMA_CACHE_SIZE = 64
+_schemas: OrderedDict[tuple[Any, ...], _Schema] = OrderedDict()
+_schemas_lock = threading.Lock()
+
+
+def _schema(
+    table_name: str,
+    partition_key_name: str | None,
+    sort_key_name: str | None,
+    attribute_actions: AttributeActions,
+) -> _Schema:
+    cache_key = (
+        table_name,
+        partition_key_name,
+        sort_key_name,
+        type(attribute_actions),
+        attribute_actions,
+    )
+    with _schemas_lock:
+        schema = _schemas.get(cache_key)
+        if schema is not None:
+            _schemas.move_to_end(cache_key)
+            return schema
+    # Validated only here: the checks depend on nothing but the cache key.
+    if not _encodable(table_name):
+        raise ConfigurationError("the table name is not valid Unicode (lone surrogate)")
+    for reserved in RESERVED_ATTRIBUTES:
+        if reserved in attribute_actions.attribute_actions:
+            raise EncryptionError(
+                "the signature and material description attributes cannot have actions",
+                attribute=reserved,
+            )
+    schema = _Schema(
+        actions=attribute_actions.with_index_keys((partition_key_name, sort_key_name)),
+        table_digest=_table_digest(table_name),
+        plans={},
+    )
+    with _schemas_lock:
+        schema = _schemas.setdefault(cache_key, schema)
+        while len(_schemas) > _SCHEMA_CACHE_SIZE:
+            _schemas.popitem(last=False)
+    return schema
+
+
+# isinstance() against a runtime-checkable protocol inspects the object's attributes on every
+# call (several µs); a class whose instances passed once is remembered (bounded, classes only).
+_provider_types: set[type] = set()
+
+
+def _is_provider(provider: object) -> bool:
+    kind = type(provider)
+    if kind in _provider_types:
+        return True
+    if not isinstance(provider, MaterialsProvider):
+        return False
+    if len(_provider_types) < _SCHEMA_CACHE_SIZE and all(
+        callable(getattr(kind, name, None))
+        for name in ("encryption_materials", "decryption_materials")
+    ):
+        _provider_types.add(kind)
+    return True
 
 
 class ItemEncryptor:
@@ -203,27 +293,20 @@ class ItemEncryptor:
     ) -> None:
         if not isinstance(table_name, str) or not table_name:
             raise EncryptionError("a table name is required: it is bound into every signature")
-        if not _encodable(table_name):
-            raise ConfigurationError("the table name is not valid Unicode (lone surrogate)")
         if not isinstance(attribute_actions, AttributeActions):
             raise EncryptionError("attribute_actions must be an AttributeActions")
-        if not isinstance(materials_provider, MaterialsProvider):
+        if not _is_provider(materials_provider):
             raise EncryptionError(
                 "materials_provider must have encryption_materials() and decryption_materials()"
             )
-        for reserved in RESERVED_ATTRIBUTES:
-            if reserved in attribute_actions.attribute_actions:
-                raise EncryptionError(
-                    "the signature and material description attributes cannot have actions",
-                    attribute=reserved,
-                )
+        schema = _schema(table_name, partition_key_name, sort_key_name, attribute_actions)
         self._table_name = table_name
         self._partition_key_name = partition_key_name
         self._sort_key_name = sort_key_name
-        self._actions = attribute_actions.with_index_keys((partition_key_name, sort_key_name))
+        self._actions = schema.actions
         self._provider = materials_provider
-        self._table_digest = _table_digest(table_name)
-        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._table_digest = schema.table_digest
+        self._plans = schema.plans
 
     @property
     def attribute_actions(self) -> AttributeActions:
@@ -354,7 +437,7 @@ class ItemEncryptor:
         if cipher is not None:
             for name, blob in zip(plan.encrypted, cipher.encrypt_all(plaintexts, ivs), strict=True):
                 out[name] = {"B": blob}
-                value_digests[name] = _sha256(_B_HEADER(_TAG_B, len(blob)) + blob).digest()
+                value_digests[name] = _blob_digest(blob)
 
         parts = [self._table_digest]
         for name, prefix, _ in plan.signing_order:
