@@ -27,6 +27,7 @@ from ..maintenance import (
     ReencryptProgress,
     ReencryptReport,
     UnsignedItemPolicy,
+    WriteMode,
     current_check_for_config,
     job_for_model,
     key_to_json,
@@ -153,6 +154,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run_group.add_argument(
         "--dry-run", action="store_true", help="write nothing; report what would change"
+    )
+    run_group.add_argument(
+        "--write-mode",
+        choices=[mode.value for mode in WriteMode],
+        default=WriteMode.PUT.value,
+        help="put (default): one conditional PutItem per item; transact: up to 100 "
+        "conditional puts per TransactWriteItems request (about 100x fewer write requests, "
+        "but DynamoDB charges transactional writes twice the write capacity units of a put)",
     )
     run_group.add_argument(
         "--max-failures",
@@ -399,6 +408,7 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         max_reported_failures=args.max_failures,
         progress=line,
+        write_mode=WriteMode(args.write_mode),
     )
     try:
         report = reencrypt_table(client, job, options)
