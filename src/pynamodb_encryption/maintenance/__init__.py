@@ -3,6 +3,13 @@ rotation and re-encryption of live tables."""
 
 from ._checkpoint import Checkpoint, SegmentState
 from ._config import current_check_for_config, load_key, provider_from_config
+from ._distributed import (
+    JobFactory,
+    SegmentCheckpoints,
+    reencrypt_table_processes,
+    reencrypt_table_spark,
+    run_segment_task,
+)
 from ._ratelimit import TokenBucket
 from ._reencrypt import (
     VOLATILE_DESCRIPTION_KEYS,
@@ -31,12 +38,14 @@ __all__ = [
     "CryptoConfig",
     "CurrentCheck",
     "ItemFailure",
+    "JobFactory",
     "KeyRotationProvider",
     "KmsKeyCheck",
     "ReencryptJob",
     "ReencryptOptions",
     "ReencryptProgress",
     "ReencryptReport",
+    "SegmentCheckpoints",
     "SegmentFailure",
     "SegmentState",
     "TokenBucket",
@@ -48,6 +57,9 @@ __all__ = [
     "load_key",
     "provider_from_config",
     "reencrypt_table",
+    "reencrypt_table_processes",
+    "reencrypt_table_spark",
+    "run_segment_task",
     "same_material_description",
     "verify_only",
 ]

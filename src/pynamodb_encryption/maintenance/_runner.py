@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -266,13 +266,11 @@ class Runner:
         self,
         segment: int,
         store: SegmentProgressStore | None,
-        *,
-        on_page: Callable[[int], None] | None = None,
     ) -> bool:
         """Scan ``segment`` (of ``options.segments``) from where ``store`` says, to its end.
 
-        ``on_page(items)`` runs after each page is recorded. Returns True when the segment
-        reached its end, False when it stopped (stop request or lasting scan failure).
+        Returns True when the segment reached its end, False when it stopped (stop request
+        or lasting scan failure).
         """
         writer = self._writer
         assert writer is not None, "prepare() first"
@@ -307,8 +305,6 @@ class Runner:
                 # this line redoes the page, which idempotence and the conditions make safe.
                 if store is not None:
                     store.record_page(segment, last_key, items=len(items))
-                if on_page is not None:
-                    on_page(len(items))
                 self._report_progress()
         except _StopSegment as exc:
             with stats.lock:

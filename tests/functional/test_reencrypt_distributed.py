@@ -1,0 +1,223 @@
+"""The re-encryption job past one process: worker processes, and Apache Spark in local mode.
+
+Each worker builds its client and job with a picklable factory (module-level function here).
+Every successful write is logged (with the keys it wrote) to a file shared by all workers, so
+the tests can prove that after a worker was killed mid-segment and the segment resumed from
+its checkpoint, every item was written exactly once: none lost, none rewritten.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_reencrypt import assert_all_readable, encryptor, seed_table
+
+from pynamodb_encryption import StaticMaterialsProvider, SymmetricKey
+from pynamodb_encryption.maintenance import (
+    CryptoConfig,
+    ReencryptJob,
+    ReencryptOptions,
+    WriteMode,
+    reencrypt_table_processes,
+    reencrypt_table_spark,
+)
+
+KEYS = {
+    "old": (bytes(range(32)), bytes(range(32, 64))),
+    "new": (bytes(range(64, 96)), bytes(range(96, 128))),
+}
+
+
+def provider(side: str) -> StaticMaterialsProvider:
+    aes, mac = KEYS[side]
+    return StaticMaterialsProvider(
+        encryption_key=SymmetricKey(aes, "AES"), signing_key=SymmetricKey(mac, "HmacSHA256")
+    )
+
+
+class _WriteLog:
+    """botocore hooks: log the keys of every successful write; optionally die after N."""
+
+    def __init__(self, folder: str, kill_after: int | None) -> None:
+        self.folder = folder
+        self.kill_after = kill_after
+        self.pending: list[str] = []
+        self.writes = 0
+
+    def before(self, params: dict[str, Any], **kwargs: Any) -> None:
+        if "TransactItems" in params:
+            items = [a["Put"]["Item"] for a in params["TransactItems"]]
+        else:
+            items = [params["Item"]]
+        self.pending = [f"{i['pk']['S']}/{i['sk']['N']}" for i in items]
+        if self.kill_after is not None and self.writes >= self.kill_after:
+            try:
+                # Only one worker dies, once, whichever gets there first.
+                os.close(os.open(Path(self.folder) / "killed", os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                return
+            os._exit(3)  # a kill: no cleanup, no exception handler, mid-page
+
+    def after(self, http_response: Any, **kwargs: Any) -> None:
+        if http_response.status_code == 200 and self.pending:
+            with open(Path(self.folder) / "writes.log", "a", encoding="utf-8") as log:
+                log.write("".join(f"{key}\n" for key in self.pending))
+            self.writes += 1
+        self.pending = []
+
+
+def make_job(
+    endpoint: str, table: str, folder: str, kill_after: int | None
+) -> tuple[Any, ReencryptJob]:
+    """The job factory (runs in every worker)."""
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    log = _WriteLog(folder, kill_after)
+    for operation in ("PutItem", "TransactWriteItems"):
+        client.meta.events.register(f"before-parameter-build.dynamodb.{operation}", log.before)
+        client.meta.events.register(f"after-call.dynamodb.{operation}", log.after)
+    return client, ReencryptJob(
+        table_name=table,
+        old=CryptoConfig(materials_provider=provider("old")),
+        new=CryptoConfig(materials_provider=provider("new")),
+    )
+
+
+def written(folder: Path) -> list[str]:
+    log = folder / "writes.log"
+    return log.read_text().split() if log.exists() else []
+
+
+@pytest.fixture
+def range_table(make_table: Any) -> str:
+    return make_table(range_key=True)
+
+
+@pytest.fixture
+def ddblocal_only(ddb_backend: str) -> None:
+    # Worker processes and Spark executors are slow to start: one backend is enough here,
+    # the writes themselves are covered on both by the other re-encryption tests.
+    if ddb_backend != "ddblocal":
+        pytest.skip("run against DynamoDB Local only")
+
+
+@pytest.mark.usefixtures("ddblocal_only")
+def test_worker_killed_mid_segment_then_resumed_writes_every_item_once(
+    dynamodb_client: Any, ddb_endpoint: str, range_table: str, tmp_path: Path
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    expected = seed_table(dynamodb_client, range_table, encryptor(range_table, provider("old")))
+    checkpoints = tmp_path / "checkpoints"
+    options = ReencryptOptions(segments=4, page_size=5)
+    killing = functools.partial(make_job, ddb_endpoint, range_table, str(tmp_path), 7)
+
+    # One worker: when a worker dies the pool terminates the others, possibly between a write
+    # and its log line, which would blur the count (not the data) below.
+    with pytest.raises(BrokenProcessPool):
+        reencrypt_table_processes(killing, options, processes=1, checkpoint_location=checkpoints)
+    assert (tmp_path / "killed").exists()
+    before = written(tmp_path)
+    assert 0 < len(before) < len(expected)
+    assert list(checkpoints.glob("segment-*-of-00004.json"))
+
+    report = reencrypt_table_processes(
+        killing, options, processes=2, checkpoint_location=checkpoints
+    )
+    assert report.ok
+    assert report.resumed
+    assert report.scanned == len(expected)
+    assert report.reencrypted + report.already_current == len(expected)
+    writes = written(tmp_path)
+    assert sorted(writes) == sorted(set(writes))  # no item written twice
+    assert len(writes) == len(expected)  # and none left out
+    assert not list(checkpoints.glob("segment-*"))  # removed once complete
+    new_reader = encryptor(range_table, provider("new"))
+    assert_all_readable(dynamodb_client, range_table, new_reader, expected)
+
+
+@pytest.mark.usefixtures("ddblocal_only")
+def test_processes_with_transactions(
+    dynamodb_client: Any, ddb_endpoint: str, range_table: str, tmp_path: Path
+) -> None:
+    expected = seed_table(dynamodb_client, range_table, encryptor(range_table, provider("old")))
+    factory = functools.partial(make_job, ddb_endpoint, range_table, str(tmp_path), None)
+    report = reencrypt_table_processes(
+        factory, ReencryptOptions(segments=3, write_mode=WriteMode.TRANSACT), processes=2
+    )
+    assert report.ok
+    assert (report.scanned, report.reencrypted) == (len(expected), len(expected))
+    assert sorted(written(tmp_path)) == sorted(f"{pk}/{sk}" for pk, sk in expected)
+    new_reader = encryptor(range_table, provider("new"))
+    assert_all_readable(dynamodb_client, range_table, new_reader, expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Apache Spark, local mode
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    pyspark = pytest.importorskip("pyspark")
+    from pyspark import cloudpickle
+    from pyspark.sql import SparkSession
+
+    # Executors unpickle the factory: ship this module's functions by value, as a job script's.
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        # local[2, 2]: two cores, and a failed task is retried once (plain local[2] never
+        # retries), which is what a cluster does.
+        SparkSession.builder.master("local[2,2]")
+        .appName("pynamodb-encryption-reencrypt-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.python.worker.reuse", "false")
+        .getOrCreate()
+    )
+    assert pyspark.__version__
+    yield session
+    session.stop()
+    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.mark.usefixtures("ddblocal_only")
+def test_spark_task_killed_mid_segment_is_retried_and_writes_every_item_once(
+    spark: Any, dynamodb_client: Any, ddb_endpoint: str, range_table: str, tmp_path: Path
+) -> None:
+    expected = seed_table(dynamodb_client, range_table, encryptor(range_table, provider("old")))
+    checkpoints = tmp_path / "checkpoints"
+    factory = functools.partial(make_job, ddb_endpoint, range_table, str(tmp_path), 7)
+
+    report = reencrypt_table_spark(
+        spark, factory, ReencryptOptions(segments=4, page_size=5), checkpoint_location=checkpoints
+    )
+
+    assert (tmp_path / "killed").exists()  # one Python worker died mid-segment
+    assert report.ok, report.to_dict()
+    assert report.scanned == len(expected)
+    assert report.reencrypted + report.already_current == len(expected)
+    writes = written(tmp_path)
+    assert sorted(writes) == sorted(set(writes))
+    assert len(writes) == len(expected)
+    new_reader = encryptor(range_table, provider("new"))
+    assert_all_readable(dynamodb_client, range_table, new_reader, expected)
+
+    # A restarted application over the finished table finds every item current.
+    again = reencrypt_table_spark(
+        spark,
+        functools.partial(make_job, ddb_endpoint, range_table, str(tmp_path), None),
+        ReencryptOptions(segments=4, write_mode=WriteMode.TRANSACT),
+        checkpoint_location=checkpoints,
+    )
+    assert (again.reencrypted, again.already_current) == (0, len(expected))
+    assert len(written(tmp_path)) == len(expected)
+    assert json.dumps(again.to_dict())
