@@ -221,3 +221,70 @@ def test_spark_task_killed_mid_segment_is_retried_and_writes_every_item_once(
     assert (again.reencrypted, again.already_current) == (0, len(expected))
     assert len(written(tmp_path)) == len(expected)
     assert json.dumps(again.to_dict())
+
+
+@pytest.mark.usefixtures("ddblocal_only")
+def test_cli_processes_and_transactions(
+    dynamodb_client: Any, ddb_endpoint: str, range_table: str, tmp_path: Path
+) -> None:
+    from test_reencrypt_cli import run_cli, write_static_config
+
+    old_config, old = write_static_config(tmp_path, "old")
+    new_config, new = write_static_config(tmp_path, "new")
+    expected = seed_table(dynamodb_client, range_table, encryptor(range_table, old), count=40)
+    result = run_cli(
+        "--table", range_table,
+        "--old-provider-config", str(old_config),
+        "--new-provider-config", str(new_config),
+        "--endpoint-url", ddb_endpoint,
+        "--processes", "2",
+        "--segments", "3",
+        "--write-mode", "transact",
+        "--checkpoint", str(tmp_path / "checkpoints"),
+        "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["scanned"], report["reencrypted"], report["complete"]) == (40, 40, True)
+    assert_all_readable(dynamodb_client, range_table, encryptor(range_table, new), expected)
+
+
+@pytest.mark.usefixtures("ddblocal_only")
+def test_spark_submit_entry_point(
+    spark: Any,
+    dynamodb_client: Any,
+    ddb_endpoint: str,
+    range_table: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """examples/spark_reencrypt.py, as spark-submit runs it (with this module's session)."""
+    import runpy
+
+    from test_reencrypt_cli import REPO_ROOT, write_static_config
+
+    old_config, old = write_static_config(tmp_path, "old")
+    new_config, new = write_static_config(tmp_path, "new")
+    expected = seed_table(dynamodb_client, range_table, encryptor(range_table, old), count=30)
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "spark_reencrypt.py",
+            "--table", range_table,
+            "--old-provider-config", str(old_config),
+            "--new-provider-config", str(new_config),
+            "--checkpoint-location", str(tmp_path / "checkpoints"),
+            "--segments", "3",
+            "--write-mode", "transact",
+            "--endpoint-url", ddb_endpoint,
+            "--region", "us-east-1",
+        ],
+    )  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(REPO_ROOT / "examples" / "spark_reencrypt.py"), run_name="__main__")
+    assert exit_info.value.code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["scanned"], report["reencrypted"], report["complete"]) == (30, 30, True)
+    assert_all_readable(dynamodb_client, range_table, encryptor(range_table, new), expected)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,7 @@ from ..maintenance import (
     job_for_model,
     key_to_json,
     reencrypt_table,
+    reencrypt_table_processes,
     same_material_description,
     verify_only,
 )
@@ -133,6 +135,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_group = parser.add_argument_group("running the job")
     run_group.add_argument(
         "--segments", type=_positive_int, default=1, help="parallel scan segments (default 1)"
+    )
+    run_group.add_argument(
+        "--processes",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="run the segments in N worker processes (one core each; --segments is raised "
+        "to N if lower; --checkpoint is then a folder of per-segment files)",
     )
     run_group.add_argument(
         "--page-size", type=_positive_int, default=250, help="items per scan page (default 250)"
@@ -394,6 +404,12 @@ def _job(args: argparse.Namespace, client: Any) -> ReencryptJob:
     )
 
 
+def _worker_job(args: argparse.Namespace) -> tuple[Any, ReencryptJob]:
+    """The job factory of ``--processes``: each worker builds its own client and providers."""
+    client = dynamodb_client(args)
+    return client, _job(args, client)
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``pynamodb-encryption reencrypt``."""
     client = dynamodb_client(args)
@@ -411,7 +427,15 @@ def run(args: argparse.Namespace) -> int:
         write_mode=WriteMode(args.write_mode),
     )
     try:
-        report = reencrypt_table(client, job, options)
+        if args.processes > 1:
+            report = reencrypt_table_processes(
+                functools.partial(_worker_job, args),
+                options,
+                processes=args.processes,
+                checkpoint_location=args.checkpoint,
+            )
+        else:
+            report = reencrypt_table(client, job, options)
     except KeyboardInterrupt:
         line.close()
         if args.checkpoint is not None:

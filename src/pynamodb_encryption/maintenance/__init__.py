@@ -31,10 +31,12 @@ from ._reencrypt import (
     verify_only,
 )
 from ._rotation import KeyRotationProvider
+from ._spark_main import ConfigJobFactory, spark_main
 
 __all__ = [
     "VOLATILE_DESCRIPTION_KEYS",
     "Checkpoint",
+    "ConfigJobFactory",
     "CryptoConfig",
     "CurrentCheck",
     "ItemFailure",
@@ -61,5 +63,6 @@ __all__ = [
     "reencrypt_table_spark",
     "run_segment_task",
     "same_material_description",
+    "spark_main",
     "verify_only",
 ]
