@@ -232,3 +232,31 @@ def test_large_item_round_trip_and_tamper_detection() -> None:
     tampered["blob"] = {"B": bytes(blob)}
     with pytest.raises(Exception, match="signature"):
         encryptor.decrypt(tampered)
+
+
+def test_large_values_of_every_shape_round_trip() -> None:
+    provider = StaticMaterialsProvider(encryption_key=AES, signing_key=MAC)
+    encryptor = ItemEncryptor(**_kwargs(provider))
+    item = {
+        "pk": {"S": "k"},
+        "list": {"L": [{"B": os.urandom(1000)} for _ in range(40)]},
+        "set": {"SS": sorted(f"member {i:06d}" for i in range(2000))},
+        "map": {"M": {f"k{i}": {"N": str(i)} for i in range(2000)}},
+        "ascii": {"S": "x" * (2 * LARGE_VALUE)},
+    }
+    assert encryptor.decrypt(encryptor.encrypt(item)) == item
+
+
+def test_large_value_reader_checks_what_it_reads() -> None:
+    from pynamodb_encryption.core._codec import CodecError
+
+    good = serialize({"S": "é" * LARGE_VALUE})
+    assert _encryptor._deserialize_large(memoryview(good)) == {"S": "é" * LARGE_VALUE}
+    bad_text = good[:6] + b"\xff" + good[7:]
+    with pytest.raises(CodecError) as info:
+        _encryptor._deserialize_large(memoryview(bad_text))
+    assert info.value.__context__ is None  # the decrypted bytes ride on no exception
+    with pytest.raises(CodecError):  # the length says less than there is: trailing bytes
+        _encryptor._deserialize_large(memoryview(good + b"\x00"))
+    blob = serialize({"B": b"\x01" * LARGE_VALUE})
+    assert _encryptor._deserialize_large(memoryview(blob)) == {"B": b"\x01" * LARGE_VALUE}

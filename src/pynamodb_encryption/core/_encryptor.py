@@ -525,7 +525,7 @@ class ItemEncryptor:
         # One cipher context and one call for every value that has the shape of a CBC
         # ciphertext, up to the first that has not (see CbcDecryptor); the loop below then
         # reports the first failure in attribute order, as decrypting one by one would.
-        plaintexts: list[bytes | None] = []
+        plaintexts: list[bytes | memoryview | None] = []
         if encrypted[0] in blobs:
             cbc_blobs = []
             for name in encrypted:
@@ -533,7 +533,7 @@ class ItemEncryptor:
                 if blob is None or not is_cbc_blob(blob):
                     break
                 cbc_blobs.append(blob)
-            plaintexts = key.cbc_decryptor().decrypt_all(cbc_blobs)
+            plaintexts = key.cbc_decryptor().decrypt_views(cbc_blobs)
         for index, name in enumerate(encrypted):
             try:
                 if index == len(plaintexts):
@@ -543,7 +543,11 @@ class ItemEncryptor:
                 plaintext = plaintexts[index]
                 if plaintext is None:
                     raise ValueError("bad padding")
-                body[name] = deserialize(plaintext)
+                body[name] = (
+                    deserialize(plaintext)
+                    if type(plaintext) is bytes
+                    else _deserialize_large(plaintext)
+                )
             except (ValueError, CodecError) as exc:
                 # One opaque message for every failure: which step failed stays in __cause__.
                 raise DecryptionError(
@@ -613,6 +617,31 @@ class ItemEncryptor:
                 f"cannot convert the item: {exc}", table=self._table_name
             ) from exc
         return from_ddb_item(self.decrypt(ddb))
+
+
+_TAG_S = b"\x00s"
+
+
+def _deserialize_large(view: memoryview | bytes) -> dict[str, Any]:
+    """`deserialize` for a large decrypted value, read straight from the decrypted buffer.
+
+    A binary or string value (what large values are) is built with one copy, or one decoding
+    pass; anything else goes through the general parser.
+    """
+    tag = bytes(view[:2])
+    if len(view) >= 6 and int.from_bytes(view[2:6], "big") == len(view) - 6:
+        if tag == _TAG_B:
+            return {"B": bytes(view[6:])}
+        if tag == _TAG_S:
+            try:
+                text: str | None = str(view[6:], "utf-8")
+            except UnicodeDecodeError:
+                # Raised outside the handler: the error's .object holds the decrypted bytes.
+                text = None
+            if text is None:
+                raise CodecError("string is not valid UTF-8")
+            return {"S": text}
+    return deserialize(bytes(view))
 
 
 def _binary(value: Any) -> bytes | None:

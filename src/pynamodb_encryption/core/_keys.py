@@ -320,10 +320,15 @@ class CbcDecryptor:
         ``None`` stands for a value whose padding is malformed, so that the caller can report
         failures in its own order. Raises ``ValueError`` if any value is not whole blocks.
         """
+        return [None if p is None else bytes(p) for p in self.decrypt_views(blobs)]
+
+    def decrypt_views(self, blobs: Sequence[bytes]) -> list[bytes | memoryview | None]:
+        """`decrypt_all`, except that large plaintexts (``LARGE_VALUE`` bytes of ciphertext
+        and more) come as memoryviews into the decrypted buffer: no copy is made of them."""
         for blob in blobs:
             if len(blob) < 32 or len(blob) % 16:
                 raise ValueError("ciphertext length is not a whole number of blocks")
-        plaintexts: list[bytes | None] = []
+        plaintexts: list[bytes | memoryview | None] = []
         update = self._update
         if sum(map(len, blobs)) >= LARGE_VALUE:
             # Large values: one update each, so that no joined copy of them all is made.
@@ -331,7 +336,8 @@ class CbcDecryptor:
                 out = update(blob)
                 pad = out[-1]
                 if 1 <= pad <= 16 and out[-pad:] == _PADDING[pad]:
-                    plaintexts.append(out[16:-pad])
+                    large = len(out) >= LARGE_VALUE
+                    plaintexts.append(memoryview(out)[16:-pad] if large else out[16:-pad])
                 else:
                     plaintexts.append(None)
             return plaintexts
