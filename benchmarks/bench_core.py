@@ -615,6 +615,51 @@ def report(rows: list[Row]) -> str:
     return render_table(headers, table)
 
 
+def issue_table(rows: list[Row]) -> str:
+    """The speed targets of issue 14, as ratios of this run (Wrapped provider rows)."""
+    by_label = {row.label.split(": ", 1)[1]: row for row in rows if row.label.startswith("Wrapped")}
+
+    def speedup(name: str) -> str:
+        row = by_label[name]
+        return fmt_ratio(row.ref.median_us / row.ours.median_us)
+
+    def floor(name: str, variant: str = "tuned") -> str:
+        row = by_label[name]
+        case = row.floor_tuned if variant == "tuned" else row.floor_textbook
+        return fmt_ratio(row.ours.median_us / case.median_us)
+
+    table = [
+        [
+            "encrypt_item/decrypt_item (fresh config each call): speed-up vs reference",
+            f"{speedup('encrypt_item (function API)')} / {speedup('decrypt_item (function API)')}",
+            ">= 5x",
+        ],
+        [
+            "ItemEncryptor, same run: speed-up vs reference",
+            f"{speedup('encrypt')} / {speedup('decrypt')}",
+            ">= 5x",
+        ],
+        [
+            "representative item, ItemEncryptor, vs textbook floor (vs tuned floor)",
+            f"{floor('encrypt', 'textbook')} / {floor('decrypt', 'textbook')} "
+            f"({floor('encrypt')} / {floor('decrypt')})",
+            "<= 1.2x (textbook)",
+        ],
+        [
+            "~300 KiB item vs floor (the lower floor)",
+            f"{_vs_floor(by_label['encrypt ~300 KiB item'])} / "
+            f"{_vs_floor(by_label['decrypt ~300 KiB item'])}",
+            "<= 1.25x",
+        ],
+    ]
+    return render_table(["issue 14 target (encrypt / decrypt)", "this run", "target"], table)
+
+
+def _vs_floor(row: Row) -> str:
+    lower = min(row.floor_textbook.median_us, row.floor_tuned.median_us)
+    return fmt_ratio(row.ours.median_us / lower)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=200, help="calls per timed round")
@@ -638,7 +683,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.clock} clock"
     )
     print()
-    print(report(run(args)))
+    rows = run(args)
+    print(report(rows))
+    print()
+    print(issue_table(rows))
     print()
     print(
         "ours/reference < 0.20x (speed-up >= 5x) and ours/raw floor <= 3x are the targets; "

@@ -172,7 +172,8 @@ def spark() -> Iterator[Any]:
 
     # Executors unpickle the factory: ship this module's functions by value, as a job script's.
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    saved = os.environ.get("PYSPARK_PYTHON")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     session = (
         # local[2, 2]: two cores, and a failed task is retried once (plain local[2] never
         # retries), which is what a cluster does.
@@ -180,13 +181,16 @@ def spark() -> Iterator[Any]:
         .appName("pynamodb-encryption-reencrypt-test")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.python.worker.reuse", "false")
         .getOrCreate()
     )
     assert pyspark.__version__
     yield session
     session.stop()
     cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    if saved is None:
+        os.environ.pop("PYSPARK_PYTHON", None)
+    else:
+        os.environ["PYSPARK_PYTHON"] = saved
 
 
 @pytest.mark.usefixtures("ddblocal_only")
