@@ -292,3 +292,38 @@ def test_spark_submit_entry_point(
     report = json.loads(capsys.readouterr().out)
     assert (report["scanned"], report["reencrypted"], report["complete"]) == (30, 30, True)
     assert_all_readable(dynamodb_client, range_table, encryptor(range_table, new), expected)
+
+
+def test_segment_checkpoints_on_s3(kms_endpoint: str) -> None:
+    """The s3:// location (moto's S3, the same server as the KMS tests)."""
+    import boto3
+
+    from pynamodb_encryption import ConfigurationError
+    from pynamodb_encryption.maintenance import ItemFailure, SegmentCheckpoints, SegmentState
+
+    s3 = boto3.client("s3", endpoint_url=kms_endpoint, region_name="us-east-1")
+    bucket = f"checkpoints-{os.getpid()}"
+    s3.create_bucket(Bucket=bucket)
+    store = SegmentCheckpoints(
+        f"s3://{bucket}/jobs/orders", table_name="orders", segments=2, s3_client=s3
+    )
+    assert store.load(1) == (SegmentState(), dict.fromkeys(store_counters(), 0), [])
+    key = {"pk": {"S": "p1"}, "sk": {"B": b"\x00\xff"}}
+    counters = dict.fromkeys(store_counters(), 0.0) | {"scanned": 5.0, "reencrypted": 4.0}
+    failure = ItemFailure(key=key, error="DecryptionError", reason="no value in here")
+    store.save(1, SegmentState(last_key=key, pages=1, items=5), counters, [failure])
+    assert store.load(1) == (SegmentState(last_key=key, pages=1, items=5), counters, [failure])
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="jobs/orders/")["Contents"]
+    assert [o["Key"] for o in listed] == ["jobs/orders/segment-00001-of-00002.json"]
+    with pytest.raises(ConfigurationError, match="another job"):
+        SegmentCheckpoints(
+            f"s3://{bucket}/jobs/orders", table_name="other", segments=2, s3_client=s3
+        ).load(1)
+    store.remove()
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="jobs/orders/")
+
+
+def store_counters() -> tuple[str, ...]:
+    from pynamodb_encryption.maintenance._distributed import _COUNTERS
+
+    return _COUNTERS

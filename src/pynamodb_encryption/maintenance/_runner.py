@@ -345,7 +345,6 @@ class Runner:
         attempt = 0
         while True:
             try:
-                self.stats.add("requests")
                 response = getattr(self._client, operation)(**params)
             except Exception as exc:
                 code = error_code(exc)

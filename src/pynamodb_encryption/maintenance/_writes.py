@@ -52,7 +52,6 @@ class Stats:
         "lock",
         "max_failures",
         "reencrypted",
-        "requests",
         "scanned",
         "skipped",
     )
@@ -65,7 +64,6 @@ class Stats:
         self.skipped = 0
         self.failed = 0
         self.conflicts = 0
-        self.requests = 0
         self.capacity = 0.0
         self.max_failures = max_failures
         self.failures: list[ItemFailure] = []
@@ -161,7 +159,6 @@ class ItemWriter:
             if self._capacity:
                 params["ReturnConsumedCapacity"] = "TOTAL"
             try:
-                stats.add("requests")
                 response = self._client.put_item(**params)
             except Exception as exc:
                 code = error_code(exc)
@@ -216,7 +213,6 @@ class ItemWriter:
         options = self._options
         while True:
             try:
-                self._stats.add("requests")
                 response = self._client.get_item(
                     TableName=self._table, Key=dict(key), ConsistentRead=True
                 )
@@ -285,7 +281,6 @@ class ItemWriter:
             if self._capacity:
                 params["ReturnConsumedCapacity"] = "TOTAL"
             try:
-                stats.add("requests")
                 response = self._client.transact_write_items(**params)
             except Exception as exc:
                 code = error_code(exc)
