@@ -15,8 +15,9 @@ The job scans the table (optionally in parallel segments), and for each item:
 The implementation is split by idea: `_job` (what the job is given and reports), `_current`
 (telling current items apart), `_decide` (the decision and the write condition for one item),
 `_writes` (the write modes: single conditional puts, transactions), `_runner` (segments,
-pages, checkpoints), `_distributed` (worker processes and Apache Spark). This module keeps
-the names together.
+pages, checkpoints), `_retries` (error codes, backoff), `_distributed` (worker processes and
+Apache Spark, per-segment checkpoints), `_spark_main` (the spark-submit entry point). This
+module keeps the names of the single-process job together.
 
 Nothing is collected: pages are processed as they arrive and only counters (and a capped list
 of failures) are kept, so memory stays flat with the size of the table.
