@@ -45,11 +45,23 @@ def provider(side: str) -> StaticMaterialsProvider:
 class _WriteLog:
     """botocore hooks: log the keys of every successful write; optionally die after N."""
 
-    def __init__(self, folder: str, kill_after: int | None) -> None:
+    def __init__(self, folder: str, kill_after: int | None, every_attempt_of: int | None) -> None:
         self.folder = folder
         self.kill_after = kill_after
+        self.every_attempt_of = every_attempt_of
         self.pending: list[str] = []
         self.writes = 0
+
+    def _marker(self) -> str | None:
+        """The marker of the kill to make here, or None to make none."""
+        if self.every_attempt_of is None:
+            return "killed"  # only one worker dies, once, whichever gets there first
+        from pyspark import TaskContext
+
+        context = TaskContext.get()
+        if context is None or context.partitionId() != self.every_attempt_of:
+            return None
+        return f"killed-attempt-{context.attemptNumber()}"  # every attempt of one task
 
     def before(self, params: dict[str, Any], **kwargs: Any) -> None:
         if "TransactItems" in params:
@@ -58,9 +70,11 @@ class _WriteLog:
             items = [params["Item"]]
         self.pending = [f"{i['pk']['S']}/{i['sk']['N']}" for i in items]
         if self.kill_after is not None and self.writes >= self.kill_after:
+            marker = self._marker()
+            if marker is None:
+                return
             try:
-                # Only one worker dies, once, whichever gets there first.
-                os.close(os.open(Path(self.folder) / "killed", os.O_CREAT | os.O_EXCL))
+                os.close(os.open(Path(self.folder) / marker, os.O_CREAT | os.O_EXCL))
             except FileExistsError:
                 return
             os._exit(3)  # a kill: no cleanup, no exception handler, mid-page
@@ -74,13 +88,17 @@ class _WriteLog:
 
 
 def make_job(
-    endpoint: str, table: str, folder: str, kill_after: int | None
+    endpoint: str,
+    table: str,
+    folder: str,
+    kill_after: int | None,
+    every_attempt_of: int | None = None,
 ) -> tuple[Any, ReencryptJob]:
     """The job factory (runs in every worker)."""
     import boto3
 
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
-    log = _WriteLog(folder, kill_after)
+    log = _WriteLog(folder, kill_after, every_attempt_of)
     for operation in ("PutItem", "TransactWriteItems"):
         client.meta.events.register(f"before-parameter-build.dynamodb.{operation}", log.before)
         client.meta.events.register(f"after-call.dynamodb.{operation}", log.after)
@@ -327,3 +345,36 @@ def store_counters() -> tuple[str, ...]:
     from pynamodb_encryption.maintenance._distributed import _COUNTERS
 
     return _COUNTERS
+
+
+@pytest.mark.usefixtures("ddblocal_only")
+def test_spark_application_that_failed_is_restarted_and_resumes(
+    spark: Any, dynamodb_client: Any, ddb_endpoint: str, range_table: str, tmp_path: Path
+) -> None:
+    """Every attempt of one task dies mid-segment: Spark aborts the job. Running the
+    application again with the same checkpoint location finishes it, each item written once."""
+    expected = seed_table(dynamodb_client, range_table, encryptor(range_table, provider("old")))
+    checkpoints = tmp_path / "checkpoints"
+    options = ReencryptOptions(segments=4, page_size=5)
+    doomed = functools.partial(make_job, ddb_endpoint, range_table, str(tmp_path), 7, 2)
+
+    with pytest.raises(Exception, match=r"(?i)abort|fail"):
+        reencrypt_table_spark(spark, doomed, options, checkpoint_location=checkpoints)
+    assert sorted(p.name for p in tmp_path.glob("killed-*")) == [
+        "killed-attempt-0",
+        "killed-attempt-1",
+    ]
+    saved = json.loads((checkpoints / "segment-00002-of-00004.json").read_text())
+    assert not saved["done"]
+    assert saved["pages"] >= 1
+
+    restarted = functools.partial(make_job, ddb_endpoint, range_table, str(tmp_path), None)
+    report = reencrypt_table_spark(spark, restarted, options, checkpoint_location=checkpoints)
+    assert report.ok, report.to_dict()
+    assert report.resumed
+    assert report.scanned == len(expected)
+    writes = written(tmp_path)
+    assert sorted(writes) == sorted(set(writes))
+    assert len(writes) == len(expected)
+    new_reader = encryptor(range_table, provider("new"))
+    assert_all_readable(dynamodb_client, range_table, new_reader, expected)
