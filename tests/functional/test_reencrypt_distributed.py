@@ -331,6 +331,11 @@ def test_segment_checkpoints_on_s3(kms_endpoint: str) -> None:
     failure = ItemFailure(key=key, error="DecryptionError", reason="no value in here")
     store.save(1, SegmentState(last_key=key, pages=1, items=5), counters, [failure])
     assert store.load(1) == (SegmentState(last_key=key, pages=1, items=5), counters, [failure])
+    assert store.check_compatible()
+    with pytest.raises(ConfigurationError, match="another segment count"):
+        SegmentCheckpoints(
+            f"s3://{bucket}/jobs/orders", table_name="orders", segments=3, s3_client=s3
+        ).check_compatible()
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="jobs/orders/")["Contents"]
     assert [o["Key"] for o in listed] == ["jobs/orders/segment-00001-of-00002.json"]
     with pytest.raises(ConfigurationError, match="another job"):

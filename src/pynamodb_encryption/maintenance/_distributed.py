@@ -132,6 +132,30 @@ class SegmentCheckpoints:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def _names(self) -> list[str]:
+        if self._folder is not None:
+            if not self._folder.is_dir():
+                return []
+            return [p.name for p in self._folder.glob("segment-*-of-*.json")]
+        names: list[str] = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=self._prefix + "segment-"):
+            names.extend(o["Key"][len(self._prefix) :] for o in page.get("Contents", []))
+        return names
+
+    def check_compatible(self) -> bool:
+        """True when checkpoints of this job exist (a resume); raises if the location holds
+        checkpoints of another segment count, which a resume would silently ignore."""
+        names = self._names()
+        suffix = f"-of-{self._segments:05d}.json"
+        if any(not name.endswith(suffix) for name in names):
+            raise ConfigurationError(
+                f"{self.location} holds checkpoints written with another segment count: "
+                "resume with the same segments, or use another location",
+                table=self._table,
+            )
+        return any(self.load(int(name.split("-")[1]))[0].pages for name in names)
+
     def remove(self) -> None:
         """Delete every segment's checkpoint (the job finished)."""
         for segment in range(self._segments):
@@ -279,9 +303,12 @@ def run_segment_task(
     }
 
 
-def _task_options(options: ReencryptOptions, workers: int) -> ReencryptOptions:
+def _check_options(options: ReencryptOptions) -> None:
     if options.dry_run:
         raise ConfigurationError("a dry run has no checkpoints: run it in one process")
+
+
+def _task_options(options: ReencryptOptions, workers: int) -> ReencryptOptions:
     per_worker = max(1, workers)
     return dataclasses.replace(
         options,
@@ -344,10 +371,6 @@ def _aggregate(
     return report
 
 
-def _any_checkpoint(checkpoints: SegmentCheckpoints, segments: int) -> bool:
-    return any(checkpoints.load(s)[0].pages for s in range(segments))
-
-
 def reencrypt_table_processes(
     factory: JobFactory,
     options: ReencryptOptions | None = None,
@@ -373,6 +396,7 @@ def reencrypt_table_processes(
     options = options or ReencryptOptions()
     if processes < 1:
         raise ConfigurationError("processes must be at least 1")
+    _check_options(options)
     if options.segments < processes:
         options = dataclasses.replace(options, segments=processes)
     started = time.monotonic()
@@ -383,7 +407,7 @@ def reencrypt_table_processes(
         checkpoints = SegmentCheckpoints(
             location, table_name=job.table_name, segments=options.segments
         )
-        resumed = _any_checkpoint(checkpoints, options.segments)
+        resumed = checkpoints.check_compatible()
         task_options = _task_options(options, processes)
         with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
             futures = [
@@ -440,6 +464,11 @@ def reencrypt_table_spark(
     """
     options = options or ReencryptOptions()
     context = spark.sparkContext
+    if str(context.getConf().get("spark.speculation", "false")).lower() == "true":
+        # Two live attempts of one segment would both write its checkpoint (the data stays
+        # safe, every write being conditional, but the counts would not).
+        raise ConfigurationError("turn spark.speculation off for the re-encryption job")
+    _check_options(options)
     parallelism = max(1, int(context.defaultParallelism))
     if options.segments == 1:
         options = dataclasses.replace(options, segments=2 * parallelism)
@@ -451,7 +480,7 @@ def reencrypt_table_spark(
     checkpoints = SegmentCheckpoints(
         location, table_name=job.table_name, segments=options.segments, s3_client=s3_client
     )
-    resumed = _any_checkpoint(checkpoints, options.segments)
+    resumed = checkpoints.check_compatible()
     task_options = _task_options(options, parallelism)
 
     def task(segment: int) -> dict[str, Any]:
