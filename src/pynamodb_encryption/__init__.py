@@ -12,6 +12,7 @@ from .core import (
     DecryptionMaterials,
     EncryptionContext,
     EncryptionMaterials,
+    ItemDescription,
     ItemEncryptor,
     MaterialsProvider,
     RsaPrivateKey,
@@ -21,6 +22,7 @@ from .core import (
     Verifier,
     decrypt_item,
     decrypt_python_item,
+    describe_item,
     encrypt_item,
     encrypt_python_item,
 )
@@ -29,6 +31,7 @@ from .errors import (
     DecryptionError,
     EncryptionError,
     InvalidMaterialDescriptionError,
+    MissingMetaError,
     NoKnownVersionError,
     PlaintextItemError,
     ProviderError,
@@ -45,7 +48,13 @@ from .maintenance import (
     provider_from_config,
     reencrypt_table,
 )
-from .orm import EncryptedAttribute, EncryptedModel, PlaintextPolicy, SignedAttribute
+from .orm import (
+    EncryptedAttribute,
+    EncryptedModel,
+    PlaintextPolicy,
+    SignedAttribute,
+    UpdateContentionError,
+)
 from .providers import (
     AwsKmsMaterialsProvider,
     CacheStats,
@@ -77,6 +86,8 @@ __all__ = [
     "EncryptionError",
     "EncryptionMaterials",
     "InvalidMaterialDescriptionError",
+    "ItemDescription",
+    "MissingMetaError",
     "ItemEncryptor",
     "KeyRotationProvider",
     "KmsDecryptCache",
@@ -101,12 +112,14 @@ __all__ = [
     "TableIndex",
     "TableInfo",
     "UnsupportedOperationError",
+    "UpdateContentionError",
     "Verifier",
     "VersionAlreadyExistsError",
     "WrappedMaterialsProvider",
     "__version__",
     "decrypt_item",
     "decrypt_python_item",
+    "describe_item",
     "encrypt_item",
     "encrypt_python_item",
     "provider_from_config",

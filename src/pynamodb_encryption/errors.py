@@ -9,9 +9,14 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigurationError",
+    "DbeHeaderError",
+    "DbeItemError",
+    "DbeNoDataKeyError",
+    "DbeSignatureError",
     "DecryptionError",
     "EncryptionError",
     "InvalidMaterialDescriptionError",
+    "MissingMetaError",
     "NoKnownVersionError",
     "PlaintextItemError",
     "ProviderError",
@@ -57,7 +62,20 @@ class PynamoDBEncryptionError(Exception):
 
 
 class ConfigurationError(PynamoDBEncryptionError, ValueError):
-    """The library was set up in a way that cannot work (keys, actions, model declaration)."""
+    """The library was set up in a way that cannot work (keys, actions, model declaration).
+
+    Raised by constructors for an argument of the wrong type or value (never a bare
+    ``TypeError``), for the reference library's keyword names (the message names ours), and
+    on first use when an object given as a boto3 client is not one.
+    """
+
+
+class MissingMetaError(ConfigurationError, AttributeError):
+    """A model has no ``Meta`` class, or no ``Meta.table_name``.
+
+    Also an ``AttributeError``, which is what PynamoDB raises there, so that code written for
+    plain models keeps catching it.
+    """
 
 
 class UnsupportedOperationError(PynamoDBEncryptionError):
@@ -68,7 +86,12 @@ class UnsupportedOperationError(PynamoDBEncryptionError):
 
 
 class EncryptionError(PynamoDBEncryptionError):
-    """An item could not be encrypted or signed; nothing was written."""
+    """An item could not be encrypted or signed; nothing was written.
+
+    Among the causes: a value DynamoDB could not store in the clear, such as one nesting
+    lists or maps deeper than DynamoDB's 32 levels, or encrypted attributes over its 400 KB
+    item size (checked before anything is sent, so that every item written can be read back).
+    """
 
 
 class DecryptionError(PynamoDBEncryptionError):
@@ -80,7 +103,11 @@ class DecryptionError(PynamoDBEncryptionError):
 
 
 class SignatureVerificationError(DecryptionError):
-    """The signature does not match: the item was changed, moved or signed with another key."""
+    """The signature does not match: the item was written with other attribute actions (the
+    usual cause in development), or it was changed, moved or signed with another key.
+
+    ``pynamodb-encryption inspect --provider-config`` finds which actions verify an item.
+    """
 
 
 class InvalidMaterialDescriptionError(DecryptionError):
@@ -101,3 +128,23 @@ class NoKnownVersionError(ProviderError):
 
 class VersionAlreadyExistsError(ProviderError):
     """Another writer created the same material version first."""
+
+
+# DB-ESDK (pynamodb_encryption.dbesdk): one subclass per stage of a failed read, all opaque.
+
+
+class DbeHeaderError(DecryptionError):
+    """A DB-ESDK item's header (``aws_dbe_head``) is malformed, or names an unknown format."""
+
+
+class DbeItemError(DecryptionError):
+    """A DB-ESDK item's attributes do not fit its header (an attribute was added, removed, or
+    made unsigned), or a key attribute is missing."""
+
+
+class DbeNoDataKeyError(DecryptionError):
+    """The keyring could open none of a DB-ESDK item's encrypted data keys."""
+
+
+class DbeSignatureError(SignatureVerificationError):
+    """A DB-ESDK item's header commitment, footer tags or ECDSA signature do not match."""

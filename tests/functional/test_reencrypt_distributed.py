@@ -64,10 +64,15 @@ class _WriteLog:
         return f"killed-attempt-{context.attemptNumber()}"  # every attempt of one task
 
     def before(self, params: dict[str, Any], **kwargs: Any) -> None:
+        # The job's writes: UpdateItem of the changed attributes (PutItem past DynamoDB's
+        # expression limit), or the same as Update/Put entries of a transaction.
         if "TransactItems" in params:
-            items = [a["Put"]["Item"] for a in params["TransactItems"]]
+            items = [
+                a["Put"]["Item"] if "Put" in a else a["Update"]["Key"]
+                for a in params["TransactItems"]
+            ]
         else:
-            items = [params["Item"]]
+            items = [params.get("Item") or params["Key"]]
         self.pending = [f"{i['pk']['S']}/{i['sk']['N']}" for i in items]
         if self.kill_after is not None and self.writes >= self.kill_after:
             marker = self._marker()
@@ -99,7 +104,7 @@ def make_job(
 
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
     log = _WriteLog(folder, kill_after, every_attempt_of)
-    for operation in ("PutItem", "TransactWriteItems"):
+    for operation in ("PutItem", "UpdateItem", "TransactWriteItems"):
         client.meta.events.register(f"before-parameter-build.dynamodb.{operation}", log.before)
         client.meta.events.register(f"after-call.dynamodb.{operation}", log.after)
     return client, ReencryptJob(

@@ -51,6 +51,12 @@ class Counter:
         self.calls[model.name] = self.calls.get(model.name, 0) + 1
 
 
+def entry_key(action: dict[str, Any]) -> tuple[str, str]:
+    """The key of one TransactWriteItems entry (the job sends Update entries, or Put ones
+    past DynamoDB's expression limit)."""
+    return key_of(action["Put"]["Item"] if "Put" in action else action["Update"]["Key"])
+
+
 def transact(**extra: Any) -> ReencryptOptions:
     return ReencryptOptions(write_mode=WriteMode.TRANSACT, **extra)
 
@@ -69,9 +75,10 @@ def test_transactions_rewrite_every_item_with_few_requests_and_are_idempotent(
 
     assert report.ok
     assert (report.scanned, report.reencrypted, report.conflicts_retried) == (120, 120, 0)
-    # 60 items per page in batches of 25: 3 transactions per page, no single puts.
+    # 60 items per page in batches of 25: 3 transactions per page, no single writes.
     assert counter.calls.get("TransactWriteItems") == 6
     assert "PutItem" not in counter.calls
+    assert "UpdateItem" not in counter.calls
     assert_all_readable(dynamodb_client, range_table, encryptor(range_table, new), expected)
 
     again = reencrypt_table(dynamodb_client, job(range_table, old, new), transact())
@@ -99,7 +106,7 @@ def test_concurrent_write_into_a_batch_is_never_lost(
     def slip_in(params: dict[str, Any], **kwargs: Any) -> None:
         if slipped:
             return
-        keys = [key_of(action["Put"]["Item"]) for action in params["TransactItems"]]
+        keys = [entry_key(action) for action in params["TransactItems"]]
         if target not in keys:
             return
         slipped.append(len(keys))

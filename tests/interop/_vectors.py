@@ -14,17 +14,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tarfile
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from _sdist import SdistUnavailableError, download_sdist, extract_members
 from pynamodb_encryption import (
     AttributeActions,
     CryptoAction,
@@ -84,57 +80,23 @@ def ensure_reference_vectors(cache_dir: Path) -> Path:
     archive = cache_dir / SDIST_NAME
     if not archive.is_file():
         _download_sdist(cache_dir)
-    if not archive.is_file():
-        raise VectorsUnavailableError(f"pip reported success but {archive} is missing")
     _extract_vectors(archive, extracted)
     return extracted
 
 
 def _download_sdist(cache_dir: Path) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--no-binary",
-        ":all:",
-        "--disable-pip-version-check",
-        f"{REFERENCE_DISTRIBUTION}=={REFERENCE_VERSION}",
-        "-d",
-        str(cache_dir),
-    ]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise VectorsUnavailableError(f"could not run pip download: {exc}") from exc
-    if result.returncode != 0:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
-        raise VectorsUnavailableError(f"pip download failed (exit {result.returncode}):\n{tail}")
+        download_sdist(REFERENCE_DISTRIBUTION, REFERENCE_VERSION, cache_dir)
+    except SdistUnavailableError as exc:
+        raise VectorsUnavailableError(str(exc)) from exc
 
 
 def _extract_vectors(archive: Path, destination: Path) -> None:
     prefix = f"{REFERENCE_DISTRIBUTION}-{REFERENCE_VERSION}/test/vectors/"
-    # Extract into a temporary sibling and rename, so an interrupted run never leaves a
-    # half-extracted directory that a later run would trust.
-    with tempfile.TemporaryDirectory(dir=destination.parent) as tmp:
-        staging = Path(tmp) / "vectors"
-        with tarfile.open(archive, "r:gz") as tar:
-            members = [m for m in tar.getmembers() if m.name.startswith(prefix) and m.isfile()]
-            if not members:
-                raise VectorsUnavailableError(f"{archive.name} holds no test/vectors directory")
-            for member in members:
-                relative = Path(member.name[len(prefix) :])
-                if relative.is_absolute() or ".." in relative.parts:
-                    raise VectorsUnavailableError(f"unsafe path in archive: {member.name}")
-                source = tar.extractfile(member)
-                assert source is not None
-                target = staging / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(source.read())
-        if destination.exists():
-            shutil.rmtree(destination)
-        staging.rename(destination)
+    try:
+        extract_members(archive, prefix, destination)
+    except SdistUnavailableError as exc:
+        raise VectorsUnavailableError(str(exc)) from exc
 
 
 # -------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from pynamodb_encryption import AttributeActions, ConfigurationError, CryptoAction
 
 E, S, N = CryptoAction.ENCRYPT_AND_SIGN, CryptoAction.SIGN_ONLY, CryptoAction.DO_NOTHING
+C = CryptoAction.SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT
+LEGACY = [N, S, E]  # the actions of the legacy format
 
 
 def test_values_order_and_hashability() -> None:
@@ -16,6 +18,16 @@ def test_values_order_and_hashability() -> None:
     assert N < S < E
     assert {E: "x"}[CryptoAction(2)] == "x"
     assert len({E, S, N, E}) == 3
+
+
+def test_sign_and_include_keeps_the_next_value_and_is_refused_by_the_legacy_format() -> None:
+    # The DB-ESDK-only action came later: 0..2 keep their values (they are stable API).
+    assert C == 3
+    with pytest.raises(ConfigurationError, match="DB-ESDK"):
+        AttributeActions(C)
+    with pytest.raises(ConfigurationError, match="DB-ESDK") as info:
+        AttributeActions(S, {"pk": S, "tenant": C})
+    assert info.value.attribute == "tenant"
 
 
 def test_default_and_overrides() -> None:
@@ -98,8 +110,8 @@ def test_bad_arguments(default: object, overrides: dict[object, object]) -> None
 
 
 @given(
-    st.sampled_from(list(CryptoAction)),
-    st.dictionaries(st.text(max_size=5), st.sampled_from(list(CryptoAction)), max_size=5),
+    st.sampled_from(LEGACY),
+    st.dictionaries(st.text(max_size=5), st.sampled_from(LEGACY), max_size=5),
 )
 def test_equality_and_hash(default: CryptoAction, overrides: dict[str, CryptoAction]) -> None:
     a = AttributeActions(default, overrides)

@@ -88,8 +88,17 @@ def test_delete_last_member_removes_the_attribute() -> None:
 
 
 def test_remove_missing_is_a_no_op() -> None:
-    out = apply_actions({"pk": {"S": "k"}}, [Thing.s.remove(), Thing.lst[3].remove()])
+    out = apply_actions({"pk": {"S": "k"}}, [Thing.s.remove()])
     assert out == {"pk": {"S": "k"}}
+    out = apply_actions({"pk": {"S": "k"}, "lst": {"L": []}}, [Thing.lst[3].remove()])
+    assert out == {"pk": {"S": "k"}, "lst": {"L": []}}
+
+
+def test_remove_under_a_missing_parent_is_refused() -> None:
+    # As DynamoDB (measured on DynamoDB Local): "REMOVE zz[3]" with no zz is a
+    # ValidationException, not a no-op.
+    with pytest.raises(LocalUpdateError, match="document path"):
+        apply_actions({"pk": {"S": "k"}}, [Thing.lst[3].remove()])
 
 
 def test_unsupported_actions_and_operands() -> None:
@@ -144,3 +153,58 @@ def test_set_add_and_delete(current: set[str], extra: set[str]) -> None:
         assert set(deleted["ss"]["SS"]) == remaining
     else:
         assert "ss" not in deleted
+
+
+# DynamoDB's answers below were measured on DynamoDB Local (tests/functional/
+# test_update_oracle.py runs the same cases against it).
+_BIG = "12345678901234567890123456789012345678"
+
+
+@pytest.mark.parametrize(
+    ("item", "action", "message"),
+    [
+        ({"n": {"N": _BIG}}, Thing.n.add(Value({"N": "0.1"})), "38 digits"),
+        ({"n": {"N": "9.9999999999999999999999999999999999999E+125"}}, Thing.n.add(1), "overflow"),
+        ({}, Thing.n.set(Value({"N": "1E-131"})), "underflow"),
+        ({}, Thing.ss.set(Value({"SS": []})), "invalid"),
+        ({}, Thing.ns.set(Value({"NS": ["1", "1.0"]})), "duplicates"),
+    ],
+)
+def test_numbers_and_values_are_refused_as_dynamodb_refuses_them(
+    item: dict[str, Any], action: Any, message: str
+) -> None:
+    with pytest.raises(LocalUpdateError, match=message):
+        apply_actions({"pk": {"S": "k"}, **item}, [action])
+
+
+def test_the_largest_numbers_are_accepted() -> None:
+    largest = "9.9999999999999999999999999999999999999E+125"
+    out = apply_actions({"pk": {"S": "k"}}, [Thing.n.set(Value({"N": "-" + largest}))])
+    assert Decimal(out["n"]["N"]) == Decimal("-" + largest)
+
+
+def test_arithmetic_is_exact() -> None:
+    negated = Thing.n.add(Value({"N": "-" + _BIG}))
+    out = apply_actions({"pk": {"S": "k"}, "n": {"N": _BIG}}, [negated])
+    assert out["n"] == {"N": "0"}
+
+
+@pytest.mark.parametrize(
+    "actions",
+    [
+        [Thing.n.set(1), Thing.n.set(2)],
+        [Thing.doc["inner"].set({}), Thing.doc.remove()],
+        [Thing.lst[0].set("a"), Thing.lst[0].remove()],
+    ],
+)
+def test_overlapping_paths_are_refused(actions: list[Any]) -> None:
+    with pytest.raises(LocalUpdateError, match="overlap"):
+        apply_actions(BASE, actions)
+
+
+def test_list_indexes_refer_to_the_list_as_it_was() -> None:
+    item = {"pk": {"S": "k"}, "lst": {"L": [{"N": str(i)} for i in range(4)]}}
+    out = apply_actions(item, [Thing.lst[0].remove(), Thing.lst[1].remove()])
+    assert out["lst"] == {"L": [{"N": "2"}, {"N": "3"}]}
+    out = apply_actions(item, [Thing.lst[10].set("ten"), Thing.lst[7].set("seven")])
+    assert out["lst"]["L"][4:] == [{"S": "seven"}, {"S": "ten"}]

@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -30,6 +31,7 @@ from ..core import (
     MaterialsProvider,
 )
 from ..core._codec import CodecError, serialize
+from ..core._encryptor import check_configuration
 from ..errors import (
     ConfigurationError,
     DecryptionError,
@@ -88,6 +90,9 @@ class _ResourceShape(ItemShape):
                 continue
             except (TypeError, ValueError, ArithmeticError) as exc:
                 cause = type(exc).__name__
+            except RecursionError:
+                # boto3's serializer recurses without a bound; DynamoDB allows 32 levels.
+                cause = "nested far deeper than DynamoDB's 32 levels"
             # Raised outside the except block, with no cause or context: boto3's message (and
             # so the chained exception) quotes the value, which may be plaintext.
             raise EncryptionError(
@@ -162,23 +167,10 @@ class Engine:
         attribute_actions: AttributeActions | None,
         table_infos: TableInfoCache,
     ) -> None:
-        if not isinstance(materials_provider, MaterialsProvider):
-            raise ConfigurationError(
-                "materials_provider must have encryption_materials() and "
-                "decryption_materials() (a pynamodb_encryption provider)"
-            )
         if attribute_actions is None:
             attribute_actions = AttributeActions()
-        if not isinstance(attribute_actions, AttributeActions):
-            raise ConfigurationError(
-                "attribute_actions must be a pynamodb_encryption AttributeActions"
-            )
-        for reserved in _RESERVED:
-            if reserved in attribute_actions.attribute_actions:
-                raise ConfigurationError(
-                    "the signature and material description attributes cannot have actions",
-                    attribute=reserved,
-                )
+        # The same checks as every ItemEncryptor this engine builds, made once up front.
+        check_configuration(attribute_actions, materials_provider)
         self._provider = materials_provider
         self._actions = attribute_actions
         self.table_infos = table_infos
@@ -359,6 +351,58 @@ def check_update(
     check_conditions(kwargs, actions, shape, table=table)
 
 
+_SIGNATURE_PLACEHOLDER = "#pde_signature"
+
+
+def guard_signed(
+    kwargs: Mapping[str, Any], actions: AttributeActions, shape: ItemShape, *, table: str
+) -> dict[str, Any]:
+    """The update request with a condition that the item exists and is signed.
+
+    An UpdateItem on a missing key creates the item, unsigned: the helpers then refuse to read
+    it (no signature). As ``EncryptedModel.update()``, refuse instead: the update fails with
+    ``ConditionalCheckFailedException`` when the item is missing (create items with
+    ``put_item``).
+    """
+    request = dict(kwargs)
+    if actions.take_no_actions:
+        return request
+    if "AttributeUpdates" in request or "Expected" in request:
+        # Legacy parameters cannot be mixed with ConditionExpression.
+        if request.get("ConditionalOperator") == "OR":
+            raise UnsupportedOperationError(
+                "update_item with Expected and ConditionalOperator=OR cannot be guarded "
+                "against creating an unsigned item: use ConditionExpression",
+                table=table,
+            )
+        expected = dict(request.get("Expected") or {})
+        expected[SIGNATURE_ATTRIBUTE] = {"ComparisonOperator": "NOT_NULL"}
+        request["Expected"] = expected
+        return request
+    existing = request.get("ConditionExpression")
+    if shape.resource_style and existing is not None and not isinstance(existing, str):
+        from boto3.dynamodb.conditions import Attr
+
+        request["ConditionExpression"] = Attr(SIGNATURE_ATTRIBUTE).exists() & existing
+        return request
+    given = request.get("ExpressionAttributeNames") or {}
+    if not isinstance(given, Mapping):
+        raise ConfigurationError(
+            "ExpressionAttributeNames must map placeholders to attribute names", table=table
+        )
+    names = dict(given)
+    if names.get(_SIGNATURE_PLACEHOLDER, SIGNATURE_ATTRIBUTE) != SIGNATURE_ATTRIBUTE:
+        raise UnsupportedOperationError(
+            f"ExpressionAttributeNames uses {_SIGNATURE_PLACEHOLDER}, which the helpers reserve",
+            table=table,
+        )
+    names[_SIGNATURE_PLACEHOLDER] = SIGNATURE_ATTRIBUTE
+    request["ExpressionAttributeNames"] = names
+    clause = f"attribute_exists({_SIGNATURE_PLACEHOLDER})"
+    request["ConditionExpression"] = f"{clause} AND ({existing})" if existing else clause
+    return request
+
+
 # ----------------------------------------------------------------------------------------
 # Matching unprocessed writes back to the plaintext request
 
@@ -397,14 +441,14 @@ class Operations:
 
     def encrypt(self, encryptor: ItemEncryptor, item: Any, table: str) -> dict[str, Any]:
         ddb = self.shape.to_ddb(item, table=table)
-        return self.shape.from_ddb(encryptor.encrypt(ddb))
+        return self.shape.from_ddb(_telemetry.encrypt(encryptor, ddb))
 
     def decrypt(self, encryptor: ItemEncryptor, item: Any, table: str) -> dict[str, Any]:
         try:
             ddb = self.shape.to_ddb(item, table=table)
         except EncryptionError as exc:
             raise DecryptionError(exc.message, attribute=exc.attribute, table=table) from exc
-        return self.shape.from_ddb(encryptor.decrypt(ddb))
+        return self.shape.from_ddb(_telemetry.decrypt(encryptor, ddb))
 
     def _decrypt_error_items(
         self, exc: ClientError, encryptors: Callable[[int | None], ItemEncryptor | None]
@@ -429,7 +473,7 @@ class Operations:
                 holder.pop("Item", None)
                 continue
             try:
-                holder["Item"] = encryptor.decrypt(holder["Item"])
+                holder["Item"] = _telemetry.decrypt(encryptor, holder["Item"])
             except PynamoDBEncryptionError:
                 holder.pop("Item", None)
 
@@ -476,6 +520,7 @@ class Operations:
         table = _table_name(request)
         encryptor = self.engine.encryptor(table, options)
         check_conditions(request, encryptor.attribute_actions, self.shape, table=table)
+        request = guard_signed(request, encryptor.attribute_actions, self.shape, table=table)
         response = self._send_write(send, request, lambda _: encryptor)
         return self._decrypt_return_values(response, request, encryptor, table)
 
@@ -488,6 +533,7 @@ class Operations:
         check_update(request, self.engine.base_actions(options), self.shape, table=table)
         encryptor = self.engine.encryptor(table, options)
         check_conditions(request, encryptor.attribute_actions, self.shape, table=table)
+        request = guard_signed(request, encryptor.attribute_actions, self.shape, table=table)
         response = self._send_write(send, request, lambda _: encryptor)
         return self._decrypt_return_values(response, request, encryptor, table)
 
@@ -682,6 +728,9 @@ class Operations:
                 new_body = dict(body)
                 new_body["Item"] = self.encrypt(encryptor, body["Item"], table)
                 out_entries.append({kind: new_body})
+            elif kind == "Update":
+                guarded = guard_signed(body, encryptor.attribute_actions, self.shape, table=table)
+                out_entries.append({kind: guarded})
             else:
                 out_entries.append({kind: body})
         request["TransactItems"] = out_entries

@@ -71,7 +71,8 @@ class EncryptedResource:
         *,
         table_info: TableInfo | Iterable[TableInfo] | None = None,
     ) -> None:
-        if resource is None or not hasattr(resource, "Table"):
+        client = getattr(getattr(resource, "meta", None), "client", None)
+        if not hasattr(resource, "Table") or not callable(getattr(client, "describe_table", None)):
             raise ConfigurationError("resource must be a boto3 DynamoDB service resource")
         if not isinstance(auto_refresh_table_indexes, bool):
             raise ConfigurationError("auto_refresh_table_indexes must be a bool")

@@ -73,6 +73,12 @@ class TableInfo:
         if not isinstance(self.primary_index, TableIndex):
             raise ConfigurationError("primary_index must be a TableIndex", table=self.name)
         # Accept any iterable (the reference takes a list) but store a tuple: hashable, frozen.
+        if isinstance(self.secondary_indexes, (str, bytes, Mapping)) or not isinstance(
+            self.secondary_indexes, Iterable
+        ):
+            raise ConfigurationError(
+                "secondary_indexes must be a sequence of TableIndex objects", table=self.name
+            )
         indexes = tuple(self.secondary_indexes)
         if not all(isinstance(index, TableIndex) for index in indexes):
             raise ConfigurationError(
@@ -136,6 +142,10 @@ class TableInfoCache:
         self._describe_table = describe_table
         self._auto_refresh = auto_refresh
         self._infos: dict[str, TableInfo] = {}
+        if not isinstance(known, Iterable):
+            raise ConfigurationError(
+                "table_info must be a pynamodb_encryption.boto3.TableInfo or a sequence of them"
+            )
         for info in known:
             if not isinstance(info, TableInfo):
                 raise ConfigurationError(

@@ -17,13 +17,24 @@ __all__ = ["AttributeActions", "CryptoAction"]
 class CryptoAction(enum.IntEnum):
     """The protection applied to one attribute.
 
-    Ordered by strength (``DO_NOTHING < SIGN_ONLY < ENCRYPT_AND_SIGN``) and hashable, unlike
-    the reference library's enum, so it can key a dict or sit in a set.
+    Hashable, unlike the reference library's enum, so it can key a dict or sit in a set. The
+    first three are ordered by strength (``DO_NOTHING < SIGN_ONLY < ENCRYPT_AND_SIGN``).
+    ``SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT`` (DB-ESDK only: signed, not encrypted, and its
+    value bound into the encryption context) came later and keeps the next value, so its
+    number says nothing about strength: compare actions with ``is``, never with ``<``. The
+    legacy format refuses it (`AttributeActions` raises `ConfigurationError`).
     """
 
     DO_NOTHING = 0
     SIGN_ONLY = 1
     ENCRYPT_AND_SIGN = 2
+    SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT = 3
+
+
+_NOT_LEGACY = (
+    "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT exists only in the DB-ESDK format "
+    "(pynamodb_encryption.dbesdk); the legacy format can use SIGN_ONLY"
+)
 
 
 class AttributeActions:
@@ -43,6 +54,13 @@ class AttributeActions:
             raise ConfigurationError(
                 f"default_action must be a CryptoAction, got {type(default_action).__name__}"
             )
+        if attribute_actions is not None and not isinstance(attribute_actions, Mapping):
+            raise ConfigurationError(
+                "attribute_actions must map attribute names to CryptoAction values, got "
+                f"{type(attribute_actions).__name__}"
+            )
+        if default_action is CryptoAction.SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT:
+            raise ConfigurationError(_NOT_LEGACY)
         overrides = dict(attribute_actions or {})
         for name, action in overrides.items():
             if not isinstance(name, str):
@@ -52,6 +70,8 @@ class AttributeActions:
                     f"an attribute action must be a CryptoAction, got {type(action).__name__}",
                     attribute=name,
                 )
+            if action is CryptoAction.SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT:
+                raise ConfigurationError(_NOT_LEGACY, attribute=name)
         self._default = default_action
         self._hash: int | None = None
         self._overrides: Mapping[str, CryptoAction] = MappingProxyType(overrides)
@@ -105,7 +125,12 @@ class AttributeActions:
                     "key attributes cannot be encrypted: set them to SIGN_ONLY or DO_NOTHING",
                     attribute=name,
                 )
-            merged[name] = min(self.action(name), CryptoAction.SIGN_ONLY)
+            current = self.action(name)
+            merged[name] = (
+                CryptoAction.DO_NOTHING
+                if current is CryptoAction.DO_NOTHING
+                else CryptoAction.SIGN_ONLY
+            )
         return type(self)(self._default, merged)
 
     def __eq__(self, other: object) -> bool:

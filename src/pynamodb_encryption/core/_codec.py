@@ -30,6 +30,8 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 __all__ = [
+    "MAX_ITEM_BYTES",
+    "MAX_NESTING",
     "CodecError",
     "Dialect",
     "deserialize",
@@ -37,6 +39,17 @@ __all__ = [
     "normalize_number",
     "serialize",
 ]
+
+#: DynamoDB's limits, which the writer and the reader of an encrypted value enforce alike (an
+#: encrypted value is opaque to DynamoDB, so without this a value it would refuse in the clear
+#: could be written and, past the reader's bound, never read back). Nesting counts the item as
+#: a level: a top-level value holds at most 31 nested lists or maps (measured on DynamoDB Local).
+MAX_NESTING = 32
+#: DynamoDB's item size limit, in bytes.
+MAX_ITEM_BYTES = 400 * 1024
+# Lists and maps may sit at depth 0 (a top-level value) to 30.
+_MAX_CONTAINER_DEPTH = MAX_NESTING - 2
+_TOO_DEEP = f"the value nests lists or maps deeper than DynamoDB's {MAX_NESTING} levels"
 
 _U32 = struct.Struct(">I")
 _pack_u32 = _U32.pack
@@ -340,6 +353,27 @@ _WRITERS: dict[Dialect, dict[str, _Writer]] = {
 }
 
 
+def _depth_limited(writers: dict[str, _Writer]) -> dict[str, _Writer]:
+    """The table for a top-level value: one table per depth, whose list and map writers hand
+    their members the next depth's table, and at the deepest refuse. The depth check costs
+    nothing per scalar and one call per list or map, with no extra pass over the value."""
+
+    def refuse(value: Any, children: dict[str, _Writer]) -> bytes:
+        raise CodecError(_TOO_DEEP)
+
+    def nest(write: _Writer, children: dict[str, _Writer]) -> _Writer:
+        return lambda value, _: write(value, children)
+
+    table = {**writers, "L": refuse, "M": refuse}
+    for _ in range(_MAX_CONTAINER_DEPTH + 1):
+        table = {**writers, "L": nest(writers["L"], table), "M": nest(writers["M"], table)}
+    return table
+
+
+_CANONICAL_WRITERS = _depth_limited(_CANONICAL_WRITERS)
+_WRITERS = {dialect: _depth_limited(writers) for dialect, writers in _WRITERS.items()}
+
+
 def _members_of(value: Any) -> list[Any]:
     return list(value)
 
@@ -408,13 +442,15 @@ def sort_names(names: Any, dialect: Dialect) -> list[str]:
 def deserialize(data: bytes) -> dict[str, Any]:
     """Parse DDBEC bytes back to one DynamoDB-JSON value (numbers normalized, sets sorted)."""
     buf = data if type(data) is bytes else bytes(memoryview(data))
+    if len(buf) > MAX_ITEM_BYTES:
+        # The item holding its ciphertext would have been larger still: no writer of ours made it.
+        raise CodecError("serialized value is larger than a DynamoDB item")
     value, end = _read(buf, 0, 0)
     if end != len(buf):
         raise CodecError("trailing bytes after a serialized value")
     return value
 
 
-_MAX_DEPTH = 64
 _TRUNCATED = "serialized value is truncated"
 
 
@@ -468,8 +504,6 @@ def _read_number(buf: bytes, pos: int) -> tuple[str, int]:
 
 
 def _read(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
-    if depth > _MAX_DEPTH:
-        raise CodecError("serialized value nests too deeply")
     tag = buf[pos : pos + 2]
     if tag == TAG_S:
         # Strings are most of the values in a typical item: read them inline.
@@ -549,6 +583,8 @@ def _read_set(
 
 
 def _read_l(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+    if depth > _MAX_CONTAINER_DEPTH:
+        raise CodecError(_TOO_DEEP)
     count, pos = _read_u32(buf, pos)
     _need(buf, pos, 2 * count)
     items: list[dict[str, Any]] = []
@@ -559,6 +595,8 @@ def _read_l(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
 
 
 def _read_m(buf: bytes, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+    if depth > _MAX_CONTAINER_DEPTH:
+        raise CodecError(_TOO_DEEP)
     count, pos = _read_u32(buf, pos)
     _need(buf, pos, 8 * count)
     entries: dict[str, Any] = {}

@@ -29,6 +29,7 @@ from ..errors import (
 )
 from ._actions import AttributeActions, CryptoAction
 from ._codec import (
+    MAX_ITEM_BYTES,
     CodecError,
     Dialect,
     deserialize,
@@ -174,6 +175,27 @@ class _Plan:
     signing_order: tuple[tuple[str, bytes, bool], ...]
 
 
+def check_configuration(attribute_actions: object, materials_provider: object) -> None:
+    """The checks of a configuration that `ItemEncryptor` makes, for the boto3 helpers too
+    (which check at construction, before they know a table)."""
+    if not isinstance(attribute_actions, AttributeActions):
+        raise ConfigurationError(
+            "attribute_actions must be a pynamodb_encryption AttributeActions, got "
+            f"{type(attribute_actions).__name__}"
+        )
+    if not _is_provider(materials_provider):
+        raise ConfigurationError(
+            "materials_provider must have encryption_materials() and decryption_materials() "
+            "(a pynamodb_encryption provider)"
+        )
+    for reserved in RESERVED_ATTRIBUTES:
+        if reserved in attribute_actions.attribute_actions:
+            raise ConfigurationError(
+                "the signature and material description attributes cannot have actions",
+                attribute=reserved,
+            )
+
+
 # Bounds the per-encryptor plan cache: a table whose items have many different attribute
 # sets just recomputes plans (cheap) instead of growing without limit.
 _PLAN_CACHE_SIZE = 256
@@ -218,15 +240,8 @@ def _schema(
         if schema is not None:
             _schemas.move_to_end(cache_key)
             return schema
-    # Validated only here: the checks depend on nothing but the cache key.
-    if not _encodable(table_name):
-        raise ConfigurationError("the table name is not valid Unicode (lone surrogate)")
-    for reserved in RESERVED_ATTRIBUTES:
-        if reserved in attribute_actions.attribute_actions:
-            raise EncryptionError(
-                "the signature and material description attributes cannot have actions",
-                attribute=reserved,
-            )
+    # The caller (ItemEncryptor) has checked the names and actions (check_configuration), so
+    # a configuration that fails them never reaches the cache.
     schema = _Schema(
         actions=attribute_actions.with_index_keys((partition_key_name, sort_key_name)),
         table_digest=_table_digest(table_name),
@@ -292,13 +307,18 @@ class ItemEncryptor:
         materials_provider: MaterialsProvider,
     ) -> None:
         if not isinstance(table_name, str) or not table_name:
-            raise EncryptionError("a table name is required: it is bound into every signature")
-        if not isinstance(attribute_actions, AttributeActions):
-            raise EncryptionError("attribute_actions must be an AttributeActions")
-        if not _is_provider(materials_provider):
-            raise EncryptionError(
-                "materials_provider must have encryption_materials() and decryption_materials()"
-            )
+            raise ConfigurationError("a table name is required: it is bound into every signature")
+        if not _encodable(table_name):
+            raise ConfigurationError("the table name is not valid Unicode (lone surrogate)")
+        for key_name in (partition_key_name, sort_key_name):
+            if key_name is not None and (
+                not isinstance(key_name, str) or not key_name or not _encodable(key_name)
+            ):
+                raise ConfigurationError(
+                    "partition_key_name and sort_key_name must be attribute names (str) or None",
+                    table=table_name,
+                )
+        check_configuration(attribute_actions, materials_provider)
         schema = _schema(table_name, partition_key_name, sort_key_name, attribute_actions)
         self._table_name = table_name
         self._partition_key_name = partition_key_name
@@ -435,6 +455,13 @@ class ItemEncryptor:
                         ) from exc
 
         if cipher is not None:
+            # Each ciphertext is longer than its plaintext: past this the stored item is
+            # certainly over DynamoDB's limit, and the reader would refuse the value anyway.
+            if sum(map(len, plaintexts)) > MAX_ITEM_BYTES:
+                raise EncryptionError(
+                    "the encrypted attributes exceed DynamoDB's 400 KB item size",
+                    table=self._table_name,
+                )
             for name, blob in zip(plan.encrypted, cipher.encrypt_all(plaintexts, ivs), strict=True):
                 out[name] = {"B": blob}
                 value_digests[name] = _blob_digest(blob)
@@ -589,8 +616,11 @@ class ItemEncryptor:
         except Exception as exc:
             raise SignatureVerificationError("signature verification failed", table=table) from exc
         raise SignatureVerificationError(
-            "the item signature does not match: the item was changed, moved, or signed with "
-            "another key",
+            "the item signature does not match: the reader and the writer used different "
+            "attribute actions (a field that turned signed or encrypted, keys signed or not: "
+            "the usual cause in development), or the item was changed, moved, or signed with "
+            "another key; `pynamodb-encryption inspect --provider-config` finds which actions "
+            "verify",
             table=table,
         )
 

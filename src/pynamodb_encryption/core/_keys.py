@@ -101,6 +101,8 @@ class SymmetricKey:
     def __init__(self, material: bytes, algorithm: str) -> None:
         if not isinstance(material, (bytes, bytearray)):
             raise ConfigurationError("key material must be bytes")
+        if not isinstance(algorithm, str):
+            raise ConfigurationError("algorithm must be a JCE algorithm name (str)")
         material = bytes(material)
         self._algorithm = algorithm
         self._material = material
@@ -139,7 +141,7 @@ class SymmetricKey:
     @classmethod
     def generate(cls, algorithm: str = "AES", bits: int = 256) -> SymmetricKey:
         """A fresh random key (``os.urandom``)."""
-        if bits % 8 or bits <= 0:
+        if not isinstance(bits, int) or isinstance(bits, bool) or bits % 8 or bits <= 0:
             raise ConfigurationError("key size must be a positive multiple of 8 bits")
         return cls(os.urandom(bits // 8), algorithm)
 
@@ -357,6 +359,8 @@ class CbcDecryptor:
 
 
 def _check_rsa_algorithm(algorithm: str) -> None:
+    if not isinstance(algorithm, str):
+        raise ConfigurationError("algorithm must be a JCE algorithm name (str)")
     if algorithm not in _RSA_SIGNATURE_HASHES and algorithm != "RSA":
         raise ConfigurationError(
             f"unknown RSA key algorithm {algorithm!r}: use 'RSA' for key wrapping or one of "
@@ -394,7 +398,7 @@ class RsaPublicKey:
         """Load a DER SubjectPublicKeyInfo."""
         try:
             key = serialization.load_der_public_key(der)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise ConfigurationError("could not load the RSA public key (DER)") from exc
         if not isinstance(key, rsa.RSAPublicKey):
             raise ConfigurationError("the DER public key is not an RSA key")
@@ -405,7 +409,7 @@ class RsaPublicKey:
         """Load a PEM ``PUBLIC KEY``."""
         try:
             key = serialization.load_pem_public_key(pem)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise ConfigurationError("could not load the RSA public key (PEM)") from exc
         if not isinstance(key, rsa.RSAPublicKey):
             raise ConfigurationError("the PEM public key is not an RSA key")

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Set
 from decimal import Decimal
 from typing import Any
 
-from ._codec import CodecError, normalize_number
+from ._codec import MAX_NESTING, CodecError, normalize_number
 
 __all__ = ["from_ddb", "from_ddb_item", "to_ddb", "to_ddb_item"]
 
@@ -24,7 +24,12 @@ def _number_text(value: int | Decimal) -> str:
     return str(value)
 
 
-def to_ddb(value: Any) -> dict[str, Any]:
+# A list or map at this depth (a top-level value is at 0) would be one level too many; the
+# bound also keeps a self-referencing or absurdly deep value from ending in RecursionError.
+_MAX_CONTAINER_DEPTH = MAX_NESTING - 2
+
+
+def to_ddb(value: Any, _depth: int = 0) -> dict[str, Any]:
     """One Python value to a DynamoDB-JSON value."""
     if value is None:
         return {"NULL": True}
@@ -39,9 +44,13 @@ def to_ddb(value: Any) -> dict[str, Any]:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"B": bytes(value)}
     if isinstance(value, Mapping):
-        return {"M": {_key(k): to_ddb(v) for k, v in value.items()}}
+        if _depth > _MAX_CONTAINER_DEPTH:
+            raise CodecError(f"the value nests lists or maps deeper than {MAX_NESTING} levels")
+        return {"M": {_key(k): to_ddb(v, _depth + 1) for k, v in value.items()}}
     if isinstance(value, (list, tuple)):
-        return {"L": [to_ddb(v) for v in value]}
+        if _depth > _MAX_CONTAINER_DEPTH:
+            raise CodecError(f"the value nests lists or maps deeper than {MAX_NESTING} levels")
+        return {"L": [to_ddb(v, _depth + 1) for v in value]}
     if isinstance(value, Set):
         return _set(value)
     if _is_binary(value):

@@ -3,4 +3,24 @@
 Public names are re-exported from `pynamodb_encryption.dbesdk`; import from there.
 """
 
-__all__: list[str] = []
+from ._hierarchical import BranchKeyIdSupplier, HierarchicalKeyring
+from ._key_store import KeyStore
+from ._kms import AwsKmsKeyring
+from ._mpl import MplKeyring
+from ._multi import MultiKeyring
+from ._raw_aes import RawAesKeyring
+from ._raw_rsa import RawRsaKeyring, RsaPadding
+from ._static import StaticKeyStore
+
+__all__ = [
+    "AwsKmsKeyring",
+    "BranchKeyIdSupplier",
+    "HierarchicalKeyring",
+    "KeyStore",
+    "MplKeyring",
+    "MultiKeyring",
+    "RawAesKeyring",
+    "RawRsaKeyring",
+    "RsaPadding",
+    "StaticKeyStore",
+]

@@ -2,7 +2,15 @@
 rotation and re-encryption of live tables."""
 
 from ._checkpoint import Checkpoint, SegmentState
-from ._config import current_check_for_config, load_key, provider_from_config
+from ._config import (
+    InsecureKeyFileWarning,
+    KeyFilePolicy,
+    current_check_for_config,
+    load_key,
+    provider_config_schema,
+    provider_from_config,
+    read_provider_config,
+)
 from ._distributed import (
     JobFactory,
     SegmentCheckpoints,
@@ -39,8 +47,10 @@ __all__ = [
     "ConfigJobFactory",
     "CryptoConfig",
     "CurrentCheck",
+    "InsecureKeyFileWarning",
     "ItemFailure",
     "JobFactory",
+    "KeyFilePolicy",
     "KeyRotationProvider",
     "KmsKeyCheck",
     "ReencryptJob",
@@ -57,7 +67,9 @@ __all__ = [
     "job_for_model",
     "key_to_json",
     "load_key",
+    "provider_config_schema",
     "provider_from_config",
+    "read_provider_config",
     "reencrypt_table",
     "reencrypt_table_processes",
     "reencrypt_table_spark",

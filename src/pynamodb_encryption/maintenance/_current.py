@@ -11,6 +11,7 @@ import binascii
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from .. import _telemetry
 from ..core import EncryptionContext
 from ..core._md import (
     MD_CONTENT_KEY_ALGORITHM,
@@ -122,7 +123,8 @@ class KmsKeyCheck:
             return False
         ec = kms_encryption_context(context, content_algorithm=content, signing_algorithm=signing)
         try:
-            self._client.decrypt(CiphertextBlob=blob, EncryptionContext=ec, KeyId=self._key_id)
+            with _telemetry.kms_call("decrypt", self._key_id, None):
+                self._client.decrypt(CiphertextBlob=blob, EncryptionContext=ec, KeyId=self._key_id)
         except Exception as exc:
             if error_code(exc) is None:
                 raise  # not a refusal from KMS (network...): let the item fail and be reported

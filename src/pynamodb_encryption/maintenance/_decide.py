@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -47,8 +48,12 @@ class Outcome(enum.Enum):
 
 @dataclass(slots=True)
 class Write:
+    #: The item as the new configuration writes it.
     item: dict[str, Any]
+    #: The condition that the stored item is still the one that was read.
     condition: dict[str, Any]
+    #: The item as it was read (the write sends only the attributes that differ from it).
+    read: Mapping[str, Any]
 
 
 class Decider:
@@ -118,9 +123,9 @@ class Decider:
                     "the item is signed but the old configuration takes no actions",
                     table=self.table,
                 )
-            plaintext = old.decrypt(item)
+            plaintext = _telemetry.decrypt(old, item)
             condition = self.condition(item, signed=True)
-        return Write(item=new.encrypt(plaintext), condition=condition)
+        return Write(item=_telemetry.encrypt(new, plaintext), condition=condition, read=item)
 
     def is_current(self, item: Mapping[str, Any]) -> bool:
         new = self.new

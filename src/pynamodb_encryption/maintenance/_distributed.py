@@ -30,6 +30,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from .. import _telemetry
 from ..errors import ConfigurationError
 from ._checkpoint import SegmentState, _decode_key, _encode_key
 from ._job import ItemFailure, ReencryptJob, ReencryptOptions, ReencryptReport, SegmentFailure
@@ -368,6 +369,7 @@ def _aggregate(
     )
     if complete:
         checkpoints.remove()
+    _telemetry.job_summary(report)
     return report
 
 

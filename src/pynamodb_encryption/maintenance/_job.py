@@ -44,16 +44,19 @@ class WriteMode(str, enum.Enum):
     condition that the stored item is still the one that was read, so neither can overwrite a
     concurrent application write.
 
-    ``PUT`` sends one conditional ``PutItem`` per item: one request and 1 write capacity
-    unit per KB of the item.
+    Both send only the attributes whose stored form changes (an update; attributes the job
+    leaves alone are never rewritten), so a concurrent write to an unsigned attribute is kept.
 
-    ``TRANSACT`` sends up to `ReencryptOptions.transaction_size` conditional puts in one
-    ``TransactWriteItems`` request (at most 4 MB of items): ~100 times fewer write requests,
-    but DynamoDB charges a transactional write **2 write capacity units per KB**, twice a
-    ``PutItem``. When a condition fails, DynamoDB cancels the whole transaction and says which
-    items failed: those are re-read and written one by one; the others go back in a
-    transaction. Choose it when requests (client CPU, latency, request rate) are the limit
-    rather than write capacity.
+    ``PUT`` sends one conditional ``UpdateItem`` per item (the name is historical): one
+    request and 1 write capacity unit per KB of the item.
+
+    ``TRANSACT`` sends up to `ReencryptOptions.transaction_size` of the same conditional
+    updates in one ``TransactWriteItems`` request (at most 4 MB of items): ~100 times fewer
+    write requests, but DynamoDB charges a transactional write **2 write capacity units per
+    KB**, twice a single write. When a condition fails, DynamoDB cancels the whole
+    transaction and says which items failed: those are re-read and written one by one; the
+    others go back in a transaction. Choose it when requests (client CPU, latency, request
+    rate) are the limit rather than write capacity.
     """
 
     PUT = "put"
@@ -137,8 +140,8 @@ class ReencryptOptions:
         max_reported_failures: failed items listed in the report (all are counted).
         progress: called (serialized, from worker threads) after every page.
         refresh_target_seconds: how long the new provider's probed description is reused.
-        write_mode: one conditional ``PutItem`` per item, or up to ``transaction_size``
-            conditional puts per ``TransactWriteItems`` (see `WriteMode` for the costs).
+        write_mode: one conditional ``UpdateItem`` per item, or up to ``transaction_size``
+            conditional updates per ``TransactWriteItems`` (see `WriteMode` for the costs).
         transaction_size: items per transaction in ``WriteMode.TRANSACT`` (1 to 100).
     """
 

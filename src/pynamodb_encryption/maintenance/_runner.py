@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from .. import _telemetry
 from ..core import ItemEncryptor
 from ..errors import ConfigurationError, PynamoDBEncryptionError
 from ._checkpoint import Checkpoint, SegmentState
@@ -216,7 +217,9 @@ class Runner:
         if checkpoint is not None and complete:
             checkpoint.remove()
         self._report_progress()
-        return self.report(complete=complete, resumed=bool(checkpoint and checkpoint.resumed))
+        report = self.report(complete=complete, resumed=bool(checkpoint and checkpoint.resumed))
+        _telemetry.job_summary(report)
+        return report
 
     def stop(self) -> None:
         """Ask the segments to stop after the item in progress."""
@@ -306,7 +309,9 @@ class Runner:
                 if store is not None:
                     store.record_page(segment, last_key, items=len(items))
                 self._report_progress()
+            _telemetry.segment_done(self._table, segment, self._options.segments, stats)
         except _StopSegment as exc:
+            _telemetry.segment_stopped(self._table, segment, exc.error, exc.reason)
             with stats.lock:
                 self.segment_failures.append(
                     SegmentFailure(segment=segment, error=exc.error, reason=exc.reason)

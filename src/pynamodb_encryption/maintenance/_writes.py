@@ -1,9 +1,12 @@
-"""The job's write modes: one conditional ``PutItem`` per item, or conditional puts batched
-in ``TransactWriteItems``.
+"""The job's write modes: one conditional ``UpdateItem`` per item, or the same conditional
+updates batched in ``TransactWriteItems``.
 
 Both write an item only under the condition built by `Decider.condition` (the stored item is
 still the one that was read), so a concurrent application write is never overwritten: its
-condition fails, the item is re-read, decided again and written under a new condition.
+condition fails, the item is re-read, decided again and written under a new condition. Both
+send only the attributes whose stored form changes (`write_request`): an attribute the job
+leaves as it is is never rewritten, so an application write to it between the job's read and
+its write is kept, even one that adds a new attribute (which no condition can pin).
 
 With transactions, DynamoDB cancels the whole request when one condition fails and returns a
 cancellation reason per item, in request order. The items whose condition failed take the
@@ -32,6 +35,8 @@ _CANCELLED = "TransactionCanceledException"
 # rough, so batches stop well short of the byte limit.
 MAX_TRANSACTION_ITEMS = 100
 _MAX_TRANSACTION_BYTES = 3_000_000
+# DynamoDB refuses an expression longer than 4 KB.
+_MAX_EXPRESSION_BYTES = 4000
 # Cancellation reasons of the items that were fine, or whose condition failed.
 _SETTLED_REASONS = frozenset({"None", "ConditionalCheckFailed"})
 # Cancellation reasons that say "try again later" rather than "this item is wrong".
@@ -98,6 +103,57 @@ def approximate_size(value: Any) -> int:
     return 8
 
 
+def write_request(table: str, pk: str, sk: str | None, write: Write) -> tuple[str, dict[str, Any]]:
+    """The conditional write of one item: ``("Update", params)`` for an UpdateItem that sets
+    only the attributes whose stored form changes and removes those that go away, or
+    ``("Put", params)`` for a put of the whole item.
+
+    The same parameters serve ``UpdateItem``/``PutItem`` and a ``TransactWriteItems`` entry,
+    so every write mode (and every runner: threads, processes, Spark) makes the same write.
+    The put remains only for items whose update expression would pass DynamoDB's 4 KB
+    expression limit (hundreds of changed attributes), or that change nothing at all.
+    """
+    keys = {pk, sk}
+    read = write.read
+    condition = write.condition
+    names = dict(condition["ExpressionAttributeNames"])
+    values = dict(condition.get("ExpressionAttributeValues") or {})
+    sets: list[str] = []
+    for index, (name, value) in enumerate(write.item.items()):
+        if name in keys or read.get(name) == value:
+            continue
+        names[f"#w{index}"] = name
+        values[f":w{index}"] = value
+        sets.append(f"#w{index} = :w{index}")
+    removes: list[str] = []
+    for index, name in enumerate(read):
+        if name not in keys and name not in write.item:
+            names[f"#r{index}"] = name
+            removes.append(f"#r{index}")
+    expression = " ".join(
+        part
+        for part in (
+            f"SET {', '.join(sets)}" if sets else "",
+            f"REMOVE {', '.join(removes)}" if removes else "",
+        )
+        if part
+    )
+    if not expression or len(expression) > _MAX_EXPRESSION_BYTES:
+        return "Put", {"TableName": table, "Item": write.item, **condition}
+    names["#wk"] = pk
+    params: dict[str, Any] = {
+        "TableName": table,
+        "Key": {name: write.item[name] for name in (pk, sk) if name and name in write.item},
+        "UpdateExpression": expression,
+        # An item deleted meanwhile must not come back.
+        "ConditionExpression": f"attribute_exists(#wk) AND ({condition['ConditionExpression']})",
+        "ExpressionAttributeNames": names,
+    }
+    if values:
+        params["ExpressionAttributeValues"] = values
+    return "Update", params
+
+
 class ItemWriter:
     """Decides and writes items of one table in the configured write mode."""
 
@@ -139,7 +195,7 @@ class ItemWriter:
         assert isinstance(decision, Write)
         return decision
 
-    # -- one item, one PutItem -------------------------------------------------------------
+    # -- one item, one UpdateItem ----------------------------------------------------------
 
     def process(self, item: Mapping[str, Any]) -> None:
         """Decide and write one item (``WriteMode.PUT``)."""
@@ -148,18 +204,24 @@ class ItemWriter:
         if write is not None:
             self._put(key, write, conflicts=0)
 
+    def _request(self, write: Write) -> tuple[str, dict[str, Any]]:
+        decider = self._decider
+        return write_request(self._table, decider.pk, decider.sk, write)
+
     def _put(self, key: dict[str, Any], write: Write, *, conflicts: int) -> None:
         """Write one item with retries; on a failed condition re-read and decide again."""
         options = self._options
         stats = self._stats
         transient = 0
         while True:
-            params: dict[str, Any] = {"TableName": self._table, "Item": write.item}
-            params.update(write.condition)
+            kind, params = self._request(write)
             if self._capacity:
                 params["ReturnConsumedCapacity"] = "TOTAL"
             try:
-                response = self._client.put_item(**params)
+                if kind == "Update":
+                    response = self._client.update_item(**params)
+                else:
+                    response = self._client.put_item(**params)
             except Exception as exc:
                 code = error_code(exc)
                 if code == CONDITION_FAILED:
@@ -268,16 +330,14 @@ class ItemWriter:
         transient = 0
         while batch:
             if len(batch) == 1:
-                # A transaction of one costs twice a PutItem for the same guarantee.
+                # A transaction of one costs twice a single write for the same guarantee.
                 self._put(batch[0].key, batch[0].write, conflicts=0)
                 return
-            params: dict[str, Any] = {
-                "TransactItems": [
-                    {"Put": {"TableName": self._table, "Item": p.write.item, **p.write.condition}}
-                    for p in batch
-                ],
-                "ClientRequestToken": token,
-            }
+            entries = []
+            for pending in batch:
+                kind, request = self._request(pending.write)
+                entries.append({kind: request})
+            params: dict[str, Any] = {"TransactItems": entries, "ClientRequestToken": token}
             if self._capacity:
                 params["ReturnConsumedCapacity"] = "TOTAL"
             try:

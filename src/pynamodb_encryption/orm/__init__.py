@@ -13,6 +13,7 @@ Example::
 """
 
 from ._attributes import EncryptedAttribute, ProtectedAttribute, SignedAttribute
+from ._errors import UpdateContentionError
 from ._model import EncryptedMetaModel, EncryptedModel
 from ._plan import PlaintextPolicy
 
@@ -23,4 +24,5 @@ __all__ = [
     "PlaintextPolicy",
     "ProtectedAttribute",
     "SignedAttribute",
+    "UpdateContentionError",
 ]

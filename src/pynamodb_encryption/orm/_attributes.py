@@ -8,6 +8,9 @@ conditions and update actions) while ``instance.field`` has the inner value type
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar, TypeVar, overload
 
 from pynamodb.attributes import (
@@ -35,6 +38,21 @@ _SPECIAL_ATTRIBUTES: tuple[tuple[type[Attribute[Any]], str], ...] = (
     (TTLAttribute, "TTLAttribute"),
     (DiscriminatorAttribute, "DiscriminatorAttribute"),
 )
+
+
+# PynamoDB passes ``null_check`` only to attributes that are ListAttribute or MapAttribute
+# instances, which a marker is not; the model publishes its own for the serialization under way.
+_null_check: ContextVar[bool] = ContextVar("pynamodb_encryption_null_check", default=True)
+
+
+@contextmanager
+def null_check_scope(null_check: bool) -> Iterator[None]:
+    """Within the block, markers serialize with ``null_check`` unless told otherwise."""
+    token = _null_check.set(null_check)
+    try:
+        yield
+    finally:
+        _null_check.reset(token)
 
 
 class ProtectedAttribute(Attribute[_T]):
@@ -113,8 +131,10 @@ class ProtectedAttribute(Attribute[_T]):
     def __set__(self, instance: Any, value: _T | None) -> None:
         self.inner.__set__(instance, value)
 
-    def serialize(self, value: Any, *, null_check: bool = True) -> Any:
+    def serialize(self, value: Any, *, null_check: bool | None = None) -> Any:
         inner = self.inner
+        if null_check is None:
+            null_check = _null_check.get()
         if isinstance(inner, (ListAttribute, MapAttribute)):
             return inner.serialize(value, null_check=null_check)
         return inner.serialize(value)
@@ -127,9 +147,15 @@ class ProtectedAttribute(Attribute[_T]):
 
     def __getattr__(self, name: str) -> Any:
         # Lets `Model.signed_map.nested_field` build condition paths like the inner MapAttribute.
-        # Private and dunder names never delegate (copy/pickle probe them before __init__ ran).
+        # Dunder names never delegate (copy/pickle probe them before __init__ ran); other
+        # private names only when they are fields of the inner map (`Model.m._kind`), which
+        # PynamoDB allows like any other field name.
         inner = self.__dict__.get("inner")
-        if inner is None or name.startswith("_") or name == "inner":
+        if inner is None or name == "inner" or (name.startswith("__") and name.endswith("__")):
+            raise AttributeError(name)
+        if name.startswith("_") and not (
+            isinstance(inner, MapAttribute) and name in inner.get_attributes()
+        ):
             raise AttributeError(name)
         return getattr(inner, name)
 

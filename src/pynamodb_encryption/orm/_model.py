@@ -10,7 +10,8 @@ Where each PynamoDB operation is hooked (PynamoDB 6.1):
   ``deserialize()`` (overridden likewise);
 - conditions and filters are checked before any request; projections are refused;
 - ``update`` runs natively when it only touches unsigned attributes, otherwise as read / apply
-  locally / re-sign / put conditioned on the old signature.
+  locally / re-sign / UpdateItem of the signed attributes conditioned on the old signature
+  (``_signed_update.py``), so concurrent writes to unsigned attributes are never undone.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, TypeVar
 
-from pynamodb.attributes import Attribute
-from pynamodb.constants import ALL, ITEM
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.attributes import Attribute, AttributeContainer
+from pynamodb.constants import ALL, ATTRIBUTES, ITEM
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, Value
-from pynamodb.expressions.update import Action
+from pynamodb.expressions.update import Action, RemoveAction, SetAction
 from pynamodb.models import MetaModel, Model
 from pynamodb.pagination import ResultIterator
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -34,16 +36,39 @@ from ..core import (
     CryptoAction,
     ItemEncryptor,
 )
-from ..errors import ConfigurationError, PlaintextItemError, UnsupportedOperationError
+from ..errors import (
+    ConfigurationError,
+    PlaintextItemError,
+    SignatureVerificationError,
+    UnsupportedOperationError,
+)
+from ._attributes import ProtectedAttribute, null_check_scope
 from ._expressions import (
     LocalUpdateError,
     apply_actions,
     check_actions_supported,
+    check_update_expression,
     condition_names,
+    evaluate_operand,
     operand_names,
     target_name,
 )
-from ._plan import ClassPlan, PlaintextPolicy, build_plan, encryptor_for
+from ._plan import (
+    ClassPlan,
+    PlaintextPolicy,
+    build_plan,
+    encryptor_for,
+    require_meta,
+    signed_keys_encryptor_for,
+)
+from ._signed_update import RESERVED as _RESERVED
+from ._signed_update import ConditionFailed as _ConditionFailed
+from ._signed_update import RetryBudget as _RetryBudget
+from ._signed_update import SignedWrite as _SignedWrite
+from ._signed_update import SplitActions as _SplitActions
+from ._signed_update import equals_or_absent as _equals_or_absent
+from ._signed_update import send_update as _send_update
+from ._signed_update import validation_error as _validation_error
 
 __all__ = ["EncryptedMetaModel", "EncryptedModel"]
 
@@ -52,10 +77,38 @@ _KeyType = Any
 
 _ENCRYPT = CryptoAction.ENCRYPT_AND_SIGN
 _NOTHING = CryptoAction.DO_NOTHING
-_CCFE = "ConditionalCheckFailedException"
-#: Attempts of the read / apply / conditional put cycle of ``update()`` under contention.
-DEFAULT_UPDATE_ATTEMPTS = 5
 _MASK = "<encrypted>"
+
+
+#: PynamoDB's classmethod as a plain function, to run it over `_InnerAttributes`.
+_UPDATE_ATTRIBUTE_TYPES: Any = vars(AttributeContainer)["_update_attribute_types"].__func__
+
+
+class _InnerAttributes:
+    """A model's attributes with each marker replaced by the attribute it wraps."""
+
+    __slots__ = ("_attributes",)
+
+    def __init__(self, cls: type[Model]) -> None:
+        self._attributes = {
+            name: attribute.inner if isinstance(attribute, ProtectedAttribute) else attribute
+            for name, attribute in cls.get_attributes().items()
+        }
+
+    def get_attributes(self) -> dict[str, Attribute[Any]]:
+        return self._attributes
+
+
+def _index_refusal(model: str, index_name: str, kind: str | None, operation: str) -> str:
+    if kind is None:
+        return f"{operation} on index {index_name!r}: {model} declares no such index"
+    return (
+        f"{operation} on index {index_name!r}: its projection is {kind}, so it returns part of "
+        "each item, whose signature cannot be verified. Workaround: query the index with a "
+        "plain PynamoDB model (or a boto3 client) on the same table for the keys only, then "
+        f"load the whole items with {model}.batch_get(keys), which verifies and decrypts them; "
+        "or give the index an AllProjection"
+    )
 
 
 class EncryptedMetaModel(MetaModel):
@@ -88,8 +141,15 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
       ``DO_NOTHING``;
     - ``plaintext_policy`` (optional): a `PlaintextPolicy`, default
       ``REQUIRE_ENCRYPTED``;
-    - ``update_attempts`` (optional): read / apply / put cycles ``update()`` tries under
-      contention, default 5.
+    - ``key_action`` (optional): ``CryptoAction.SIGN_ONLY`` (default) signs the table and
+      index keys; ``CryptoAction.DO_NOTHING`` leaves them unsigned, the layout the reference
+      library writes under a ``DO_NOTHING`` default. Then an item can be moved to another key
+      undetected: use it only to read such a table while moving it to signed keys
+      (docs/migration.md). Reads also accept items whose keys are signed;
+    - ``update_retry_seconds`` (optional): how long a signed ``update()`` keeps retrying
+      against concurrent writers of the same item (jittered exponential backoff), default 10;
+      then it raises `UpdateContentionError`;
+    - ``update_attempts`` (optional): also stop after this many attempts, default no cap.
 
     Keys, index keys, the TTL, version and discriminator attributes are always signed and never
     encrypted.
@@ -130,6 +190,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         """Verify and decrypt a stored item (DynamoDB JSON) with this class's plan."""
         if SIGNATURE_ATTRIBUTE not in raw:
             if cls._pde_plaintext_policy() is PlaintextPolicy.ALLOW_PLAINTEXT_READ:
+                _telemetry.plaintext_read(cls.Meta.table_name, cls.__name__)
                 return {k: v for k, v in raw.items() if k != MATERIAL_DESCRIPTION_ATTRIBUTE}
             raise PlaintextItemError(
                 "the item has no signature (written before encryption was enabled?); while "
@@ -137,13 +198,22 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 "PlaintextPolicy.ALLOW_PLAINTEXT_READ",
                 table=cls.Meta.table_name,
             )
-        return cls._pde_encryptor().decrypt(raw)
+        signed_keys = signed_keys_encryptor_for(cls, cls._pde_plan)
+        if signed_keys is None:
+            return _telemetry.decrypt(cls._pde_encryptor(), raw)
+        try:
+            return cls._pde_encryptor().decrypt(raw)
+        except SignatureVerificationError:
+            # Meta.key_action = DO_NOTHING: also accept an item whose keys are signed (the
+            # stronger check), so that readers keep working while a table moves to signed keys.
+            pass
+        return _telemetry.decrypt(signed_keys, raw)
 
     @classmethod
     def _pde_plaintext_policy(cls) -> PlaintextPolicy:
         # Read at use time (only for unsigned items), so a deployment can flip it from
         # settings once a table has been rewritten.
-        policy = getattr(cls.Meta, "plaintext_policy", PlaintextPolicy.REQUIRE_ENCRYPTED)
+        policy = getattr(require_meta(cls), "plaintext_policy", PlaintextPolicy.REQUIRE_ENCRYPTED)
         if not isinstance(policy, PlaintextPolicy):
             raise ConfigurationError(
                 f"{cls.__name__}.Meta.plaintext_policy must be a PlaintextPolicy",
@@ -180,12 +250,33 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
             return
         index = cls._indexes.get(index_name)
         projection = getattr(getattr(index, "Meta", None), "projection", None)
-        if index is None or getattr(projection, "projection_type", None) != ALL:
+        kind = getattr(projection, "projection_type", None)
+        if index is None or kind != ALL:
             raise UnsupportedOperationError(
-                f"{operation} on index {index_name!r}: only indexes with AllProjection return "
-                "whole items whose signature can be verified",
+                _index_refusal(cls.__name__, index_name, kind, operation),
                 table=cls.Meta.table_name,
             )
+
+    @classmethod
+    def _get_connection(cls) -> Any:
+        require_meta(cls)  # a MissingMetaError (still an AttributeError, as in PynamoDB)
+        return super()._get_connection()
+
+    # -----------------------------------------------------------------------------------------
+    # Markers inside PynamoDB's container machinery, which recurses by isinstance() on
+    # ListAttribute / MapAttribute and so would not see through a marker on its own.
+
+    def _container_serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        # to_simple_dict(), to_dynamodb_dict() and serialize(null_check=False) pass
+        # null_check=False here; PynamoDB hands it only to list and map attributes.
+        with null_check_scope(null_check):
+            return super()._container_serialize(null_check=null_check)
+
+    @classmethod
+    def _update_attribute_types(cls, attribute_values: dict[str, dict[str, Any]]) -> None:
+        # from_simple_dict() / from_dynamodb_dict(): PynamoDB's own walk, over the attributes
+        # the markers wrap, converts binary and set values nested in typed maps and lists.
+        _UPDATE_ATTRIBUTE_TYPES(_InnerAttributes(cls), attribute_values)
 
     # -----------------------------------------------------------------------------------------
     # Writes
@@ -193,7 +284,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         """The encrypted and signed item, as sent to DynamoDB (used by ``BatchWrite``)."""
         plaintext = self._container_serialize(null_check=null_check)
-        return type(self)._pde_encryptor().encrypt(plaintext)
+        return _telemetry.encrypt(type(self)._pde_encryptor(), plaintext)
 
     def _get_save_args(
         self, condition: Condition | None = None, *, add_version_condition: bool = True
@@ -205,7 +296,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         version_condition = self._handle_version_attribute(attributes=attribute_values)
         if add_version_condition and version_condition is not None:
             condition &= version_condition
-        attribute_values = cls._pde_encryptor().encrypt(attribute_values)
+        attribute_values = _telemetry.encrypt(cls._pde_encryptor(), attribute_values)
         hash_key_attribute, range_key_attribute = cls._pde_key_attributes()
         hash_key = attribute_values.pop(hash_key_attribute.attr_name, {}).get(
             hash_key_attribute.attr_type
@@ -301,20 +392,27 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
 
         Actions that only touch unsigned (``DO_NOTHING``) attributes go out as a native
         UpdateItem. Otherwise the item is read (consistently), verified and decrypted, the
-        actions are applied locally, and the re-signed item is written with a put conditioned
-        on the signature that was read (and on ``condition`` and the version, as usual). If
-        another writer got in between, the cycle is retried up to ``Meta.update_attempts``
-        times.
+        actions on signed and encrypted attributes are applied locally with DynamoDB's
+        semantics, and one UpdateItem sets the re-signed attributes that changed, the new
+        signature and material description, together with the caller's actions on unsigned
+        attributes (applied by DynamoDB to their current values), conditioned on the
+        signature that was read (and on ``condition`` and the version, as usual). Unsigned
+        attributes are never rewritten from the copy that was read, so no concurrent write to
+        them is lost. If another writer changed the signed part in between, the update is
+        retried with jittered exponential backoff for up to ``Meta.update_retry_seconds``.
 
         Returns:
-            ``{"Attributes": <stored item>}`` like UpdateItem with ``ALL_NEW``; the instance is
-            refreshed with the new values.
+            The UpdateItem response (``{"Attributes": <stored item>}``, ``ALL_NEW``); the
+            instance is refreshed with the new values.
 
         Raises:
             UnsupportedOperationError: an action cannot be applied locally, names a key, or a
                 condition names an encrypted attribute (raised before any write).
-            pynamodb.exceptions.UpdateError: ``condition`` or the version check failed, or the
-                item kept changing under concurrent writers.
+            pynamodb.exceptions.UpdateError: ``condition`` or the version check failed (not
+                retried), or DynamoDB would refuse the update (``cause_response_code`` is
+                ``ValidationException`` whether DynamoDB or the local check refused it).
+            UpdateContentionError: a subclass of ``UpdateError``: the item kept changing
+                under concurrent writers until the retry budget was spent.
         """
         if not isinstance(actions, list) or len(actions) == 0:
             raise TypeError("the value of `actions` is expected to be a non-empty list")
@@ -332,76 +430,140 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     ) -> Any:
         cls = type(self)
         plan = cls._pde_plan
+        table = cls.Meta.table_name
         check_actions_supported(actions)
         key_names = {n for n in (plan.hash_key_name, plan.range_key_name) if n is not None}
         for action in actions:
             name = target_name(action)
             if name in key_names:
                 raise UnsupportedOperationError(
-                    "an update cannot change a key attribute",
-                    attribute=name,
-                    table=cls.Meta.table_name,
+                    "an update cannot change a key attribute", attribute=name, table=table
                 )
         # PynamoDB appends the version action to the list it is given: give it our copy.
         version_condition = self._handle_version_attribute(actions=actions)
         if add_version_condition and version_condition is not None:
             condition &= version_condition
+        split = _SplitActions(plan, actions)
+        try:
+            # What DynamoDB refuses before looking at the item, refused before any request.
+            check_update_expression(actions)
+        except LocalUpdateError as exc:
+            raise _validation_error(exc) from exc
 
         connection = cls._get_connection()
         hk_value, rk_value = self._get_hash_range_key_serialized_values()
-        keys_only = self._pde_keys_item(hk_value, rk_value)
-        attempts = int(getattr(cls.Meta, "update_attempts", DEFAULT_UPDATE_ATTEMPTS))
-        encryptor = cls._pde_encryptor()
-        previous_raw: dict[str, Any] | None = None
-        last_error: PutError | None = None
-        for _ in range(max(attempts, 1)):
-            response = connection.get_item(hk_value, range_key=rk_value, consistent_read=True)
-            raw: dict[str, Any] | None = response.get(ITEM) if response else None
-            if last_error is not None and raw == previous_raw:
-                # The item did not change, so the caller's condition (or version) failed.
-                raise UpdateError("Failed to update item", cause=last_error.cause) from last_error
-            guard: Condition
-            if raw is None:
-                plaintext = keys_only
-                guard = Path([next(iter(keys_only))]).does_not_exist()
-            else:
-                stored_cls = cls._get_discriminator_class(raw)
-                if stored_cls is not None and stored_cls is not cls:
-                    raise UnsupportedOperationError(
-                        f"the stored item is a {stored_cls.__name__}, not a {cls.__name__}",
-                        table=cls.Meta.table_name,
-                    )
-                plaintext = cls._pde_decrypt(raw)
-                signature = raw.get(SIGNATURE_ATTRIBUTE)
-                guard = (
-                    Path([SIGNATURE_ATTRIBUTE]) == Value(signature)
-                    if signature is not None
-                    else Path([SIGNATURE_ATTRIBUTE]).does_not_exist()
-                )
+        retry = _RetryBudget.for_model(cls)
+        raw = self._pde_read_raw(connection, hk_value, rk_value)
+        while True:
+            write = self._pde_plan_write(raw, split, key_names)
+            full_condition = write.guard if condition is None else write.guard & condition
             try:
-                new_plaintext = apply_actions(plaintext, actions)
-            except LocalUpdateError as exc:
-                raise UpdateError(f"Failed to update item: {exc}") from exc
-            stored = encryptor.encrypt(new_plaintext)
-            attributes = dict(stored)
-            for name in key_names:
-                attributes.pop(name, None)
-            put_condition = guard & condition if condition is not None else guard
-            try:
-                connection.put_item(
-                    hk_value, range_key=rk_value, attributes=attributes, condition=put_condition
-                )
-            except PutError as exc:
-                if exc.cause_response_code != _CCFE:
-                    raise UpdateError("Failed to update item", cause=exc.cause) from exc
-                previous_raw, last_error = raw, exc
+                data = _send_update(connection, hk_value, rk_value, write.actions, full_condition)
+            except _ConditionFailed as failed:
+                current = failed.item
+                if current is None:
+                    current = self._pde_read_raw(connection, hk_value, rk_value)
+                if write.landed(current):
+                    # An earlier attempt of this very request was applied but its answer was
+                    # lost (5xx, timeout) and botocore resent it: do not apply it twice.
+                    self._container_deserialize(cls._pde_decrypt(current or {}))
+                    return {"Attributes": current}
+                if write.unchanged(current):
+                    # Nobody else wrote what this update depends on, so ``condition`` or the
+                    # version check failed: as PynamoDB, raise (never retried).
+                    raise UpdateError("Failed to update item", cause=failed.cause) from failed
+                retry.wait_or_raise(failed, table)
+                raw = current
                 continue
-            self._container_deserialize(new_plaintext)
-            return {"Attributes": stored}
-        raise UpdateError(
-            "Failed to update item: it kept changing under concurrent writers "
-            f"({attempts} attempts)",
-            cause=last_error.cause if last_error is not None else None,
+            returned: dict[str, Any] = data.get(ATTRIBUTES) or {}
+            self._container_deserialize(write.result(returned, cls))
+            return data
+
+    def _pde_read_raw(self, connection: Any, hk_value: Any, rk_value: Any) -> dict[str, Any] | None:
+        response = connection.get_item(hk_value, range_key=rk_value, consistent_read=True)
+        raw: dict[str, Any] | None = response.get(ITEM) if response else None
+        return raw
+
+    def _pde_plan_write(
+        self, raw: dict[str, Any] | None, split: _SplitActions, key_names: set[str]
+    ) -> _SignedWrite:
+        """The UpdateItem that turns ``raw`` into the updated, re-signed item: SET of the
+        signed and encrypted attributes whose stored form changes (plus the signature and
+        material description), REMOVE of those that go away, and the caller's actions on
+        unsigned attributes as they are, so DynamoDB applies them to the current values.
+        Unsigned attributes are never rewritten from the copy that was read."""
+        cls = type(self)
+        plan = cls._pde_plan
+        table = cls.Meta.table_name
+        guard_names = {SIGNATURE_ATTRIBUTE}
+        guard: Condition
+        if raw is None:
+            plaintext = self._pde_keys_item(*self._get_hash_range_key_serialized_values())
+            guard = Path([next(iter(plaintext))]).does_not_exist()
+        else:
+            stored_cls = cls._get_discriminator_class(raw)
+            if stored_cls is not None and stored_cls is not cls:
+                raise UnsupportedOperationError(
+                    f"the stored item is a {stored_cls.__name__}, not a {cls.__name__}",
+                    table=table,
+                )
+            plaintext = cls._pde_decrypt(raw)
+            signature = raw.get(SIGNATURE_ATTRIBUTE)
+            if signature is not None:
+                guard = Path([SIGNATURE_ATTRIBUTE]) == Value(signature)
+            else:
+                # A plaintext item being adopted: no signature stands for its signed values,
+                # so each of them must still be what was read.
+                guard = Path([SIGNATURE_ATTRIBUTE]).does_not_exist()
+                signed = {n for n in raw if plan.action(n) is not _NOTHING}
+                signed |= {n for n, a in plan.modelled.items() if a is not _NOTHING}
+                for name in sorted(signed - key_names - _RESERVED):
+                    guard_names.add(name)
+                    guard &= _equals_or_absent(name, raw.get(name))
+        # Unsigned values the re-signed part is computed from must not change meanwhile.
+        for name in sorted(split.read_unsigned):
+            guard_names.add(name)
+            guard &= _equals_or_absent(name, None if raw is None else raw.get(name))
+        try:
+            new_plaintext = apply_actions(plaintext, split.local_signed)
+            copied: list[Action] = []
+            for action in split.local_unsigned:
+                target = action.values[0]
+                assert isinstance(target, Path)
+                value = evaluate_operand(action.values[1], plaintext)
+                copied.append(SetAction(target, Value(value)))
+        except LocalUpdateError as exc:
+            raise _validation_error(exc) from exc
+        stored = _telemetry.encrypt(cls._pde_encryptor(), new_plaintext)
+        old = raw or {}
+        update: list[Action] = []
+        for name, value in stored.items():
+            if name in key_names or (name not in _RESERVED and plan.action(name) is _NOTHING):
+                continue
+            if old.get(name) != value:
+                update.append(SetAction(Path([name]), Value(value)))
+        for name in old:
+            if name in key_names or name in stored:
+                continue
+            if name in _RESERVED or plan.action(name) is not _NOTHING:
+                update.append(RemoveAction(Path([name])))
+        update.extend(copied)
+        update.extend(split.native)
+        if not update:
+            # Nothing signed changed (a signature over plaintext only is deterministic) and
+            # nothing else to do: DynamoDB refuses an empty update expression, so rewrite the
+            # signature with itself to keep the conditional check and the returned item.
+            same = Value(stored[SIGNATURE_ATTRIBUTE])
+            update.append(SetAction(Path([SIGNATURE_ATTRIBUTE]), same))
+        return _SignedWrite(
+            plan=plan,
+            raw=raw,
+            guard=guard,
+            guard_names=frozenset(guard_names),
+            actions=update,
+            new_plaintext=new_plaintext,
+            signature=stored.get(SIGNATURE_ATTRIBUTE),
+            unique=any(plan.action(n) is _ENCRYPT for n in stored if n not in _RESERVED),
         )
 
     def _pde_keys_item(self, hk_value: Any, rk_value: Any) -> dict[str, Any]:

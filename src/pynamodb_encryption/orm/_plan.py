@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import Attribute, ListAttribute, MapAttribute, TTLAttribute
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -23,13 +24,20 @@ from ..core import (
     ItemEncryptor,
     MaterialsProvider,
 )
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, MissingMetaError
 from ._attributes import ProtectedAttribute
 
 if TYPE_CHECKING:
     from pynamodb.models import Model
 
-__all__ = ["ClassPlan", "PlaintextPolicy", "build_plan", "encryptor_for"]
+__all__ = [
+    "ClassPlan",
+    "PlaintextPolicy",
+    "build_plan",
+    "encryptor_for",
+    "require_meta",
+    "signed_keys_encryptor_for",
+]
 
 RESERVED_NAMES = frozenset((SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE))
 
@@ -65,6 +73,11 @@ class ClassPlan:
     modelled: Mapping[str, CryptoAction]
     plaintext_policy: PlaintextPolicy
     default_action: CryptoAction
+    #: ``Meta.key_action``: SIGN_ONLY (default) or DO_NOTHING (the reference's layout).
+    key_action: CryptoAction
+    #: With ``key_action`` DO_NOTHING: the same actions with the keys signed, which a read
+    #: also accepts (a strictly stronger check), so a table can move to signed keys online.
+    signed_keys_actions: AttributeActions | None
 
     def action(self, name: str) -> CryptoAction:
         """The action for a top-level DynamoDB attribute name (modelled or not)."""
@@ -113,6 +126,15 @@ def build_plan(cls: type[Model]) -> ClassPlan:
         raise ConfigurationError(
             f"{owner}.Meta.plaintext_policy must be a PlaintextPolicy, got {type(policy).__name__}"
         )
+    key_action = _meta_value(cls, "key_action", CryptoAction.SIGN_ONLY)
+    if key_action not in (CryptoAction.SIGN_ONLY, CryptoAction.DO_NOTHING) or not isinstance(
+        key_action, CryptoAction
+    ):
+        raise ConfigurationError(
+            f"{owner}.Meta.key_action must be CryptoAction.SIGN_ONLY (the default) or "
+            "CryptoAction.DO_NOTHING (keys left unsigned, as the reference library does with a "
+            f"DO_NOTHING default), got {key_action!r}"
+        )
     provider = _meta_value(cls, "materials_provider", None)
     if provider is not None and not (isinstance(provider, MaterialsProvider) or callable(provider)):
         raise ConfigurationError(
@@ -124,22 +146,30 @@ def build_plan(cls: type[Model]) -> ClassPlan:
     # Attributes that must stay readable by DynamoDB (or by PynamoDB's own machinery): signed,
     # never encrypted. The string says why, for the error message.
     forced: dict[str, str] = {}
+    # The subset of `forced` that are table or index keys: their action is Meta.key_action.
+    keys: set[str] = set()
     hash_key_name = range_key_name = version_name = None
     for python_name, attribute in attributes.items():
         if attribute.is_hash_key:
             hash_key_name = attribute.attr_name
             forced[attribute.attr_name] = "the hash key"
+            keys.add(attribute.attr_name)
         if attribute.is_range_key:
             range_key_name = attribute.attr_name
             forced[attribute.attr_name] = "the range key"
+            keys.add(attribute.attr_name)
         if python_name == cls._version_attribute_name:
             version_name = attribute.attr_name
             forced[attribute.attr_name] = "the version attribute"
     for index in getattr(cls, "_indexes", {}).values():
         index_name = index.Meta.index_name
         for index_attribute in index.Meta.attributes.values():
-            if index_attribute.is_hash_key or index_attribute.is_range_key:
-                forced.setdefault(index_attribute.attr_name, f"a key of index {index_name!r}")
+            name = index_attribute.attr_name
+            if (index_attribute.is_hash_key or index_attribute.is_range_key) and (
+                name not in forced
+            ):
+                forced[name] = f"a key of index {index_name!r}"
+                keys.add(name)
     for attribute in attributes.values():
         if isinstance(attribute, TTLAttribute):
             forced[attribute.attr_name] = "the TTL attribute"
@@ -172,6 +202,8 @@ def build_plan(cls: type[Model]) -> ClassPlan:
                     "automatically) or use SignedAttribute",
                     attribute=name,
                 )
+        elif name in keys:
+            action = key_action
         elif name in forced:
             action = CryptoAction.SIGN_ONLY
         else:
@@ -187,8 +219,13 @@ def build_plan(cls: type[Model]) -> ClassPlan:
     # Index keys may be attributes the model does not declare: still sign them.
     for name in forced:
         if name not in overrides:
-            overrides[name] = CryptoAction.SIGN_ONLY
+            overrides[name] = key_action if name in keys else CryptoAction.SIGN_ONLY
     actions = AttributeActions(default_action, overrides)
+    signed_keys_actions = None
+    if key_action is CryptoAction.DO_NOTHING:
+        signed_keys_actions = actions.with_overrides(
+            {name: CryptoAction.SIGN_ONLY for name in keys if overrides[name] is key_action}
+        )
     return ClassPlan(
         actions=actions,
         hash_key_name=hash_key_name,
@@ -201,6 +238,8 @@ def build_plan(cls: type[Model]) -> ClassPlan:
         modelled=modelled,
         plaintext_policy=policy,
         default_action=default_action,
+        key_action=key_action,
+        signed_keys_actions=signed_keys_actions,
     )
 
 
@@ -213,9 +252,42 @@ class _EncryptorCache:
     table_name: str
     provider_source: object
     encryptor: ItemEncryptor
+    #: The same with the keys signed (``Meta.key_action = DO_NOTHING`` only), for reads.
+    signed_keys_encryptor: ItemEncryptor | None
 
 
-_lock = threading.Lock()
+# Guards only the creation of a class's own lock (never held while a provider resolves), so
+# that a slow first use of one model (a KMS or settings lookup) never blocks another model.
+_locks_guard = threading.Lock()
+
+
+def _class_lock(cls: type[Model]) -> threading.Lock:
+    lock: threading.Lock | None = cls.__dict__.get("_pde_lock")
+    if lock is None:
+        with _locks_guard:
+            lock = cls.__dict__.get("_pde_lock")
+            if lock is None:
+                lock = threading.Lock()
+                # In the class's own __dict__: a subclass gets its own lock, not its parent's.
+                cls._pde_lock = lock  # type: ignore[attr-defined]
+    return lock
+
+
+def require_meta(cls: type[Model]) -> Any:
+    """The model's ``Meta``, checked to have a table name.
+
+    Raises:
+        MissingMetaError: no ``Meta`` class or no ``Meta.table_name``.
+    """
+    meta = getattr(cls, "Meta", None)
+    if meta is None:
+        raise MissingMetaError(
+            f"{cls.__name__} has no Meta class: declare one with table_name and "
+            "materials_provider (PynamoDB models require a Meta class)"
+        )
+    if not getattr(meta, "table_name", None):
+        raise MissingMetaError(f"{cls.__name__}.Meta.table_name is not set")
+    return meta
 
 
 def _resolve_provider(cls: type[Model], source: object) -> MaterialsProvider:
@@ -246,29 +318,48 @@ def _cached(cls: type[Model]) -> _EncryptorCache | None:
 def encryptor_for(cls: type[Model], plan: ClassPlan) -> ItemEncryptor:
     """The class's item encryptor, built on first use and rebuilt only when
     ``Meta.table_name`` or ``Meta.materials_provider`` is replaced."""
-    meta = cls.Meta
+    return _encryptors(cls, plan).encryptor
+
+
+def signed_keys_encryptor_for(cls: type[Model], plan: ClassPlan) -> ItemEncryptor | None:
+    """With ``Meta.key_action = DO_NOTHING``, an encryptor that reads items whose keys are
+    signed (written after the table moved to signed keys); None otherwise."""
+    return _encryptors(cls, plan).signed_keys_encryptor
+
+
+def _encryptors(cls: type[Model], plan: ClassPlan) -> _EncryptorCache:
+    meta = require_meta(cls)
     table_name = meta.table_name
     source = getattr(meta, "materials_provider", None)
     cached = _cached(cls)
     if cached is not None and cached.table_name == table_name and cached.provider_source is source:
-        return cached.encryptor
-    with _lock:
+        return cached
+    with _class_lock(cls):
         cached = _cached(cls)
         if (
             cached is not None
             and cached.table_name == table_name
             and cached.provider_source is source
         ):
-            return cached.encryptor
-        if not table_name:
-            raise ConfigurationError(f"{cls.__name__}.Meta.table_name is not set")
+            return cached
         provider = _resolve_provider(cls, source)
-        encryptor = ItemEncryptor(
-            table_name=table_name,
-            partition_key_name=plan.hash_key_name,
-            sort_key_name=plan.range_key_name,
-            attribute_actions=plan.actions,
-            materials_provider=provider,
+        _telemetry.log_provider_resolved(cls.__name__, table_name, provider)
+
+        def build(actions: AttributeActions) -> ItemEncryptor:
+            return ItemEncryptor(
+                table_name=table_name,
+                partition_key_name=plan.hash_key_name,
+                sort_key_name=plan.range_key_name,
+                attribute_actions=actions,
+                materials_provider=provider,
+            )
+
+        fallback = plan.signed_keys_actions
+        cached = _EncryptorCache(
+            table_name,
+            source,
+            build(plan.actions),
+            build(fallback) if fallback is not None else None,
         )
-        cls._pde_encryptor_cache = _EncryptorCache(table_name, source, encryptor)  # type: ignore[attr-defined]
-        return encryptor
+        cls._pde_encryptor_cache = cached  # type: ignore[attr-defined]
+        return cached

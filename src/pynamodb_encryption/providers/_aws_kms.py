@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .. import _telemetry
 from ..core import (
     DecryptionMaterials,
     EncryptionContext,
@@ -35,7 +36,14 @@ from ..errors import (
     ProviderError,
 )
 from ._cache import DerivedKeys, KmsDecryptCache
-from ._common import check_description, decode_b64, error_code, parse_algorithm
+from ._common import (
+    check_context,
+    check_description,
+    client_method,
+    decode_b64,
+    error_code,
+    parse_algorithm,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -130,6 +138,26 @@ def kms_encryption_context(
     return ec
 
 
+def _checked_data_key(plaintext: object, operation: str, table: str | None) -> bytes:
+    """The data key KMS returned, refused unless it is exactly the 32 bytes asked for.
+
+    Every writer (ours, the Python and Java references) asks for 32 bytes; anything else is a
+    misbehaving client or endpoint, and HKDF would otherwise stretch even a 1-byte "key" into
+    keys that look fine and protect nothing.
+    """
+    if not isinstance(plaintext, (bytes, bytearray, memoryview)):
+        raise ProviderError(
+            f"AWS KMS {operation} returned a data key that is not bytes", table=table
+        )
+    if len(plaintext) != _IKM_BYTES:
+        # The length is not secret (it is fixed by the format); the bytes are never shown.
+        raise ProviderError(
+            f"AWS KMS {operation} returned a data key of {len(plaintext)} bytes, not {_IKM_BYTES}",
+            table=table,
+        )
+    return bytes(plaintext)
+
+
 def _region_from_key_id(key_id: str) -> str | None:
     # arn:aws:kms:<region>:<account>:key/<id> or :alias/<name>; bare ids and aliases have none.
     if key_id.startswith("arn:"):
@@ -191,8 +219,8 @@ class AwsKmsMaterialsProvider:
     ) -> None:
         if not isinstance(key_id, str) or not key_id:
             raise ConfigurationError("key_id must be a non-empty KMS key id, ARN or alias")
-        if isinstance(grant_tokens, str):
-            raise ConfigurationError("grant_tokens must be a sequence of strings, not a string")
+        if isinstance(grant_tokens, (str, bytes)) or not isinstance(grant_tokens, Iterable):
+            raise ConfigurationError("grant_tokens must be a sequence of strings")
         tokens = tuple(grant_tokens)
         if not all(isinstance(token, str) for token in tokens):
             raise ConfigurationError("grant_tokens must be strings")
@@ -263,9 +291,10 @@ class AwsKmsMaterialsProvider:
 
         if self._grant_tokens:
             params["GrantTokens"] = list(self._grant_tokens)
-        client = self._kms()
+        method = client_method(self._kms(), operation, "kms_client must be a boto3 KMS client")
         try:
-            response: Mapping[str, Any] = getattr(client, operation)(**params)
+            with _telemetry.kms_call(operation, self._key_id, table):
+                response: Mapping[str, Any] = method(**params)
         except ClientError as exc:
             code = error_code(exc)
             if operation == "decrypt" and code in _ITEM_DECRYPT_ERRORS:
@@ -284,6 +313,7 @@ class AwsKmsMaterialsProvider:
     # -- MaterialsProvider -------------------------------------------------------------
 
     def encryption_materials(self, context: EncryptionContext) -> EncryptionMaterials:
+        check_context(context)
         table = context.table_name
         ec = kms_encryption_context(
             context,
@@ -300,12 +330,16 @@ class AwsKmsMaterialsProvider:
         try:
             plaintext = response["Plaintext"]
             blob = response["CiphertextBlob"]
-        except KeyError as exc:
+        except (KeyError, TypeError) as exc:
             raise ProviderError(
                 "AWS KMS GenerateDataKey returned no data key", table=table
             ) from exc
+        if not isinstance(blob, bytes) or not blob:
+            raise ProviderError(
+                "AWS KMS GenerateDataKey returned no encrypted data key", table=table
+            )
         keys = derive_keys(
-            plaintext,
+            _checked_data_key(plaintext, "GenerateDataKey", table),
             content_algorithm=self._content_algorithm,
             signing_algorithm=self._signing_algorithm,
         )
@@ -327,6 +361,7 @@ class AwsKmsMaterialsProvider:
         )
 
     def decryption_materials(self, context: EncryptionContext) -> DecryptionMaterials:
+        check_context(context)
         table = context.table_name
         description = context.material_description
         content_algorithm = description.get(MD_CONTENT_KEY_ALGORITHM)
@@ -352,6 +387,8 @@ class AwsKmsMaterialsProvider:
         cache = self._decrypt_cache
         cache_key = cache.make_key(self._key_id, blob, ec) if cache is not None else None
         keys = cache.get(cache_key) if cache is not None and cache_key is not None else None
+        if cache is not None:
+            _telemetry.cache_lookup("kms_decrypt", keys is not None, f"table {table!r}")
         if keys is None:
             params: dict[str, Any] = {"CiphertextBlob": blob, "EncryptionContext": ec}
             if self._enforce_key_id:
@@ -359,10 +396,12 @@ class AwsKmsMaterialsProvider:
             response = self._call("decrypt", table, **params)
             try:
                 plaintext = response["Plaintext"]
-            except KeyError as exc:
+            except (KeyError, TypeError) as exc:
                 raise ProviderError("AWS KMS Decrypt returned no plaintext", table=table) from exc
             keys = derive_keys(
-                plaintext, content_algorithm=content_algorithm, signing_algorithm=signing_algorithm
+                _checked_data_key(plaintext, "Decrypt", table),
+                content_algorithm=content_algorithm,
+                signing_algorithm=signing_algorithm,
             )
             if cache is not None and cache_key is not None:
                 cache.put(cache_key, keys)

@@ -4,11 +4,56 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
-from ..core import RsaPrivateKey, Signer, SymmetricKey, Verifier
+from ..core import EncryptionContext, RsaPrivateKey, Signer, SymmetricKey, Verifier
 from ..core._keys import is_signing_algorithm
 from ..errors import ConfigurationError, InvalidMaterialDescriptionError
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def reference_names(
+    owner: str, renames: Mapping[str, str], *, positional: int = 0
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Turn the reference libraries' spellings into a `ConfigurationError` that names ours.
+
+    ``renames`` maps a keyword of the Python or Java reference to what to write instead.
+    ``positional`` is how many positional arguments the wrapped callable takes (``self``
+    included): the references take their arguments positionally, which ours refuse, so more
+    than that is also a reference spelling. Without this, both would be a bare ``TypeError``
+    about an unexpected keyword that does not say what to change.
+    """
+
+    def decorate(function: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(function)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            for name in kwargs:
+                if name in renames:
+                    raise ConfigurationError(
+                        f"{owner}() takes no {name}= (the reference library's name): "
+                        f"use {renames[name]}"
+                    )
+            if len(args) > positional:
+                raise ConfigurationError(
+                    f"{owner}() takes keyword arguments only (unlike the reference library): "
+                    f"{_spelling(function)}"
+                )
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _spelling(function: Callable[..., object]) -> str:
+    import inspect
+
+    names = [name for name in inspect.signature(function).parameters if name != "self"]
+    return ", ".join(f"{name}=..." for name in names)
 
 
 def check_signing_key(signing_key: object, *, required: bool) -> Signer | None:
@@ -100,3 +145,25 @@ def error_code(exc: BaseException) -> str:
         if isinstance(error, Mapping):
             return str(error.get("Code", "unknown"))
     return type(exc).__name__
+
+
+def client_method(client: object, operation: str, what: str) -> Callable[..., Any]:
+    """``client.<operation>``, or a `ConfigurationError` saying what the client should be.
+
+    Checked on use, not in constructors: those make no call on the client, and a wrong object
+    (a boto3 resource or ``Table`` where a client belongs) would otherwise surface as an
+    ``AttributeError`` from inside the provider.
+    """
+    method: object = getattr(client, operation, None)
+    if not callable(method):
+        raise ConfigurationError(what)
+    return method
+
+
+def check_context(context: object) -> None:
+    """Providers are public: a caller other than the item encryptor gets a
+    `ConfigurationError`, not an ``AttributeError`` from deep inside, for a wrong argument."""
+    if not isinstance(context, EncryptionContext):
+        raise ConfigurationError(
+            f"context must be an EncryptionContext, got {type(context).__name__}"
+        )

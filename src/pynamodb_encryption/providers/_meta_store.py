@@ -34,7 +34,7 @@ from ..errors import (
     PynamoDBEncryptionError,
     VersionAlreadyExistsError,
 )
-from ._common import error_code
+from ._common import client_method, error_code, reference_names
 from ._wrapped import WrappedMaterialsProvider
 
 if TYPE_CHECKING:
@@ -92,6 +92,18 @@ class MetaStore:
 
     __slots__ = ("_client", "_client_lock", "_encryptor", "_provider", "_table_name")
 
+    @reference_names(
+        "MetaStore",
+        {
+            "table": "table_name='<meta table name>' and dynamodb_client=<boto3 DynamoDB "
+            "client> (not a boto3 Table resource)",
+            "tableName": "table_name=",
+            "ddb": "dynamodb_client=",
+            "client": "dynamodb_client=",
+            "encryptor": "materials_provider= (the provider that protects the meta items)",
+        },
+        positional=1,
+    )
     def __init__(
         self,
         *,
@@ -131,6 +143,17 @@ class MetaStore:
     # -- table ------------------------------------------------------------------------
 
     @staticmethod
+    @reference_names(
+        "MetaStore.create_table",
+        {
+            "client": "dynamodb_client=",
+            "ddb": "dynamodb_client=",
+            "tableName": "table_name=",
+            "read_units": "read_capacity=",
+            "write_units": "write_capacity=",
+        },
+        positional=2,
+    )
     def create_table(
         dynamodb_client: DynamoDBClient,
         table_name: str,
@@ -205,8 +228,11 @@ class MetaStore:
     def _call(self, operation: str, material_name: str, **params: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        method = client_method(
+            self._ddb(), operation, "dynamodb_client must be a boto3 DynamoDB client"
+        )
         try:
-            return getattr(self._ddb(), operation)(TableName=self._table_name, **params)
+            return method(TableName=self._table_name, **params)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise

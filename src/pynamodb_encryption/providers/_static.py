@@ -15,6 +15,7 @@ from ..core import (
 )
 from ..errors import ConfigurationError
 from ._common import (
+    check_context,
     check_description,
     check_signing_key,
     merged_description,
@@ -75,6 +76,7 @@ class StaticMaterialsProvider:
         )
 
     def encryption_materials(self, context: EncryptionContext) -> EncryptionMaterials:
+        check_context(context)
         if self._signing_key is None:
             raise ConfigurationError(
                 "this StaticMaterialsProvider has no signing_key, so it can only decrypt",
@@ -89,6 +91,7 @@ class StaticMaterialsProvider:
         )
 
     def decryption_materials(self, context: EncryptionContext) -> DecryptionMaterials:
+        check_context(context)
         return DecryptionMaterials(
             verification_key=self._verification_key,
             decryption_key=self._decryption_key,

@@ -27,6 +27,7 @@ from ..errors import (
     PynamoDBEncryptionError,
 )
 from ._common import (
+    check_context,
     check_description,
     check_signing_key,
     decode_b64,
@@ -122,6 +123,7 @@ class WrappedMaterialsProvider:
         )
 
     def encryption_materials(self, context: EncryptionContext) -> EncryptionMaterials:
+        check_context(context)
         if self._wrapping_key is None or self._signing_key is None:
             raise ConfigurationError(
                 "this WrappedMaterialsProvider has no wrapping_key or signing_key, so it can "
@@ -159,6 +161,7 @@ class WrappedMaterialsProvider:
         return content_algorithm, bits, wrap_algorithm
 
     def decryption_materials(self, context: EncryptionContext) -> DecryptionMaterials:
+        check_context(context)
         table = context.table_name
         if self._unwrapping_key is None:
             raise ConfigurationError(

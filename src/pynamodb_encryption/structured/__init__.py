@@ -3,6 +3,8 @@
 Public names are re-exported from `pynamodb_encryption.dbesdk`; import from there.
 """
 
+from ._encryptor import DbeItemHeader, DbEsdkItemEncryptor
+from ._header import DbeHeader
 from ._materials import (
     BeaconKeyMaterials,
     BranchKeyMaterials,
@@ -20,8 +22,11 @@ __all__ = [
     "BranchKeyMaterials",
     "BranchKeyStore",
     "DbeAlgorithmSuite",
+    "DbEsdkItemEncryptor",
     "DbeDecryptionMaterials",
     "DbeEncryptionMaterials",
+    "DbeHeader",
+    "DbeItemHeader",
     "EncryptedDataKey",
     "Keyring",
 ]

@@ -14,9 +14,7 @@ import hmac
 import struct
 from collections.abc import Mapping
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 __all__ = [
     "DATA_KEY_LENGTH",
@@ -34,7 +32,8 @@ WRAPPED_DATA_KEY_LENGTH = 48
 _ENC_INFO = b"AWS_MPL_INTERMEDIATE_KEYWRAP_ENC"
 _MAC_INFO = b"AWS_MPL_INTERMEDIATE_KEYWRAP_MAC"
 _ZERO_IV = bytes(12)
-_NO_SALT = bytes(64)  # HKDF-Extract without a salt uses HashLen zero bytes (SHA-512)
+_NO_SALT = bytes(64)
+_sha512 = hashlib.sha512  # HKDF-Extract without a salt uses HashLen zero bytes (SHA-512)
 
 
 def serialize_encryption_context(encryption_context: Mapping[str, str]) -> bytes:
@@ -56,29 +55,47 @@ def serialize_encryption_context(encryption_context: Mapping[str, str]) -> bytes
 
 
 def derive_intermediate_keys(intermediate_key: bytes) -> tuple[bytes, bytes]:
-    """``(key-encryption key, footer HMAC key)`` derived from an intermediate key (HKDF-SHA512)."""
-    prk = hmac.new(_NO_SALT, intermediate_key, hashlib.sha512).digest()
-    kek = HKDFExpand(hashes.SHA512(), DATA_KEY_LENGTH, _ENC_INFO).derive(prk)
-    mac_key = HKDFExpand(hashes.SHA512(), DATA_KEY_LENGTH, _MAC_INFO).derive(prk)
+    """``(key-encryption key, footer HMAC key)`` derived from an intermediate key (HKDF-SHA512).
+
+    Each 32-byte HKDF-Expand is one HMAC block (``T(1) = HMAC(PRK, info || 0x01)``), computed
+    directly rather than through ``HKDFExpand`` (same bytes, a third of the time).
+    """
+    prk = hmac.digest(_NO_SALT, intermediate_key, _sha512)
+    kek = hmac.digest(prk, _ENC_INFO + b"\x01", _sha512)[:DATA_KEY_LENGTH]
+    mac_key = hmac.digest(prk, _MAC_INFO + b"\x01", _sha512)[:DATA_KEY_LENGTH]
     return kek, mac_key
 
 
 def wrap_data_key(
-    plaintext_data_key: bytes, encryption_context: Mapping[str, str], intermediate_key: bytes
+    plaintext_data_key: bytes,
+    encryption_context: Mapping[str, str],
+    intermediate_key: bytes,
+    *,
+    serialized_context: bytes | None = None,
 ) -> tuple[bytes, bytes]:
-    """``(the 48-byte encrypted data key, the footer HMAC key)`` for one EDK."""
+    """``(the 48-byte encrypted data key, the footer HMAC key)`` for one EDK.
+
+    ``serialized_context``, when the caller already has it, is
+    ``serialize_encryption_context(encryption_context)``.
+    """
     kek, mac_key = derive_intermediate_keys(intermediate_key)
-    aad = serialize_encryption_context(encryption_context)
-    return AESGCM(kek).encrypt(_ZERO_IV, plaintext_data_key, aad), mac_key
+    if serialized_context is None:
+        serialized_context = serialize_encryption_context(encryption_context)
+    return AESGCM(kek).encrypt(_ZERO_IV, plaintext_data_key, serialized_context), mac_key
 
 
 def unwrap_data_key(
-    wrapped_data_key: bytes, encryption_context: Mapping[str, str], intermediate_key: bytes
+    wrapped_data_key: bytes,
+    encryption_context: Mapping[str, str],
+    intermediate_key: bytes,
+    *,
+    serialized_context: bytes | None = None,
 ) -> tuple[bytes, bytes]:
     """``(plaintext data key, footer HMAC key)``; raises ``cryptography``'s ``InvalidTag``.
 
     The caller turns a failure into "this EDK is not ours" and tries the next one.
     """
     kek, mac_key = derive_intermediate_keys(intermediate_key)
-    aad = serialize_encryption_context(encryption_context)
-    return AESGCM(kek).decrypt(_ZERO_IV, wrapped_data_key, aad), mac_key
+    if serialized_context is None:
+        serialized_context = serialize_encryption_context(encryption_context)
+    return AESGCM(kek).decrypt(_ZERO_IV, wrapped_data_key, serialized_context), mac_key
