@@ -19,7 +19,12 @@ from typing import Any
 import pytest
 from test_reencrypt import assert_all_readable, encryptor, seed_table
 
-from pynamodb_encryption import StaticMaterialsProvider, SymmetricKey
+from pynamodb_encryption import (
+    AttributeActions,
+    CryptoAction,
+    StaticMaterialsProvider,
+    SymmetricKey,
+)
 from pynamodb_encryption.maintenance import (
     CryptoConfig,
     ReencryptJob,
@@ -114,6 +119,48 @@ def make_job(
     )
 
 
+#: ``extra`` is an attribute the application may write without re-signing.
+UNSIGNED_EXTRA = AttributeActions(attribute_actions={"extra": CryptoAction.DO_NOTHING})
+
+
+def make_job_with_app_write(
+    endpoint: str, table: str, folder: str, target: tuple[str, str]
+) -> tuple[Any, ReencryptJob]:
+    """The job factory of a worker before whose transaction carrying ``target`` the
+    application adds an unsigned attribute to that item (once across all workers)."""
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+
+    def app_write(params: dict[str, Any], **kwargs: Any) -> None:
+        keys = [
+            (key["pk"]["S"], key["sk"]["N"])
+            for key in (
+                a["Put"]["Item"] if "Put" in a else a["Update"]["Key"]
+                for a in params["TransactItems"]
+            )
+        ]
+        if target not in keys:
+            return
+        try:
+            os.close(os.open(Path(folder) / "app-wrote", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+        client.update_item(
+            TableName=table,
+            Key={"pk": {"S": target[0]}, "sk": {"N": target[1]}},
+            UpdateExpression="SET extra = :v",
+            ExpressionAttributeValues={":v": {"S": "added by the app"}},
+        )
+
+    client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", app_write)
+    return client, ReencryptJob(
+        table_name=table,
+        old=CryptoConfig(materials_provider=provider("old"), attribute_actions=UNSIGNED_EXTRA),
+        new=CryptoConfig(materials_provider=provider("new"), attribute_actions=UNSIGNED_EXTRA),
+    )
+
+
 def written(folder: Path) -> list[str]:
     log = folder / "writes.log"
     return log.read_text().split() if log.exists() else []
@@ -185,6 +232,29 @@ def test_processes_with_transactions(
 
 # ---------------------------------------------------------------------------------------------
 # Apache Spark, local mode
+
+
+@pytest.mark.usefixtures("ddblocal_only")
+def test_processes_keep_an_unsigned_write_slipped_in_before_a_transaction(
+    dynamodb_client: Any, ddb_endpoint: str, range_table: str, tmp_path: Path
+) -> None:
+    # Worker processes run the same writes as one process: the transaction's Update entries
+    # send only the changed attributes, so an attribute added meanwhile is not dropped.
+    writer = encryptor(range_table, provider("old"), UNSIGNED_EXTRA)
+    expected = seed_table(dynamodb_client, range_table, writer, count=40)
+    target = next(iter(expected))
+    factory = functools.partial(
+        make_job_with_app_write, ddb_endpoint, range_table, str(tmp_path), target
+    )
+    report = reencrypt_table_processes(
+        factory, ReencryptOptions(segments=2, write_mode=WriteMode.TRANSACT), processes=2
+    )
+    assert (tmp_path / "app-wrote").exists()
+    assert report.ok
+    assert (report.scanned, report.reencrypted) == (len(expected), len(expected))
+    expected[target] = {**expected[target], "extra": {"S": "added by the app"}}
+    new_reader = encryptor(range_table, provider("new"), UNSIGNED_EXTRA)
+    assert_all_readable(dynamodb_client, range_table, new_reader, expected)
 
 
 @pytest.fixture(scope="module")
