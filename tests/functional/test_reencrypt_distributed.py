@@ -29,6 +29,7 @@ from pynamodb_encryption.maintenance import (
     CryptoConfig,
     ReencryptJob,
     ReencryptOptions,
+    ReencryptProgress,
     WriteMode,
     reencrypt_table_processes,
     reencrypt_table_spark,
@@ -232,6 +233,37 @@ def test_processes_with_transactions(
 
 # ---------------------------------------------------------------------------------------------
 # Apache Spark, local mode
+
+
+@pytest.mark.usefixtures("ddblocal_only")
+def test_processes_report_progress_while_the_workers_run(
+    dynamodb_client: Any,
+    ddb_endpoint: str,
+    range_table: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The CLI's bar and status lines take these snapshots: with --processes they come from the
+    # segments' checkpoints while the workers run, not only once at the end.
+    from pynamodb_encryption.maintenance import _distributed
+
+    monkeypatch.setattr(_distributed, "PROGRESS_POLL_SECONDS", 0.05)
+    expected = seed_table(
+        dynamodb_client, range_table, encryptor(range_table, provider("old")), count=120
+    )
+    snapshots: list[ReencryptProgress] = []
+    factory = functools.partial(make_job, ddb_endpoint, range_table, str(tmp_path), None)
+    report = reencrypt_table_processes(
+        factory,
+        ReencryptOptions(segments=2, page_size=5, progress=snapshots.append),
+        processes=2,
+    )
+    assert report.ok
+    scanned = [s.scanned for s in snapshots]
+    assert scanned == sorted(scanned)  # never backwards
+    assert any(0 < n < len(expected) for n in scanned[:-1])  # seen while running
+    last = snapshots[-1]
+    assert (last.scanned, last.reencrypted) == (report.scanned, report.reencrypted)
 
 
 @pytest.mark.usefixtures("ddblocal_only")

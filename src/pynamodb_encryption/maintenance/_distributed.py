@@ -25,7 +25,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,14 @@ from typing import Any
 from .. import _telemetry
 from ..errors import ConfigurationError
 from ._checkpoint import SegmentState, _decode_key, _encode_key
-from ._job import ItemFailure, ReencryptJob, ReencryptOptions, ReencryptReport, SegmentFailure
+from ._job import (
+    ItemFailure,
+    ReencryptJob,
+    ReencryptOptions,
+    ReencryptProgress,
+    ReencryptReport,
+    SegmentFailure,
+)
 from ._runner import Runner
 
 __all__ = [
@@ -416,13 +423,13 @@ def reencrypt_table_processes(
                 pool.submit(run_segment_task, factory, segment, task_options, location)
                 for segment in range(options.segments)
             ]
+            if options.progress is not None:
+                _watch(futures, checkpoints, options, started)
             results = [future.result() for future in futures]
         report = _aggregate(
             checkpoints, job.table_name, options, results, started=started, resumed=resumed
         )
     if options.progress is not None:
-        from ._job import ReencryptProgress
-
         options.progress(
             ReencryptProgress(
                 scanned=report.scanned,
@@ -435,6 +442,46 @@ def reencrypt_table_processes(
             )
         )
     return report
+
+
+#: How often the driver of worker processes adds up the segments' checkpoints for the
+#: progress callback (each worker checkpoints after every page).
+PROGRESS_POLL_SECONDS = 2.0
+
+
+def _watch(
+    futures: list[Future[dict[str, Any]]],
+    checkpoints: SegmentCheckpoints,
+    options: ReencryptOptions,
+    started: float,
+) -> None:
+    """Until the workers are done, give the progress callback the counters their
+    checkpoints hold (what the CLI's bar and status lines show)."""
+    progress = options.progress
+    assert progress is not None
+    while True:
+        _, pending = wait(futures, timeout=PROGRESS_POLL_SECONDS, return_when=FIRST_EXCEPTION)
+        if not pending or any(f.done() and f.exception() is not None for f in futures):
+            return
+        totals = dict.fromkeys(_COUNTERS, 0.0)
+        try:
+            for segment in range(options.segments):
+                _, counters, _ = checkpoints.load(segment)
+                for name in _COUNTERS:
+                    totals[name] += counters[name]
+        except ConfigurationError:
+            continue  # a checkpoint being replaced: the next poll reads it
+        progress(
+            ReencryptProgress(
+                scanned=int(totals["scanned"]),
+                reencrypted=int(totals["reencrypted"]),
+                already_current=int(totals["current"]),
+                skipped=int(totals["skipped"]),
+                failed=int(totals["failed"]),
+                elapsed_seconds=time.monotonic() - started,
+                estimated_total=None,
+            )
+        )
 
 
 def reencrypt_table_spark(
