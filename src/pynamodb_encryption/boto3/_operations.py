@@ -384,7 +384,12 @@ def guard_signed(
 
         request["ConditionExpression"] = Attr(SIGNATURE_ATTRIBUTE).exists() & existing
         return request
-    names = dict(request.get("ExpressionAttributeNames") or {})
+    given_names = request.get("ExpressionAttributeNames") or {}
+    if not isinstance(given_names, Mapping):
+        raise UnsupportedOperationError(
+            "ExpressionAttributeNames must map placeholders to names", table=table
+        )
+    names = dict(given_names)
     if names.get(_SIGNATURE_PLACEHOLDER, SIGNATURE_ATTRIBUTE) != SIGNATURE_ATTRIBUTE:
         raise UnsupportedOperationError(
             f"ExpressionAttributeNames uses {_SIGNATURE_PLACEHOLDER}, which the helpers reserve",

@@ -20,6 +20,7 @@ from ._materials import (
     EncryptionMaterials,
     MaterialsProvider,
 )
+from ._protocol import ItemEncryptorProtocol, LegacyPolicy, PlaintextOverride
 
 __all__ = [
     "MATERIAL_DESCRIPTION_ATTRIBUTE",
@@ -30,7 +31,10 @@ __all__ = [
     "EncryptionContext",
     "EncryptionMaterials",
     "ItemEncryptor",
+    "ItemEncryptorProtocol",
+    "LegacyPolicy",
     "MaterialsProvider",
+    "PlaintextOverride",
     "RsaPrivateKey",
     "RsaPublicKey",
     "Signer",

@@ -9,6 +9,7 @@ See the DB-ESDK concepts page of the documentation.
 """
 
 from ..core._actions import CryptoAction
+from ..core._protocol import ItemEncryptorProtocol, LegacyPolicy, PlaintextOverride
 from ..errors import DbeHeaderError, DbeItemError, DbeNoDataKeyError, DbeSignatureError
 from ..keyrings import (
     AwsKmsKeyring,
@@ -34,6 +35,7 @@ from ..structured import (
     DbEsdkItemEncryptor,
     EncryptedDataKey,
     Keyring,
+    MigratingItemEncryptor,
 )
 
 __all__ = [
@@ -60,7 +62,11 @@ __all__ = [
     "DbeSignatureError",
     "EncryptedDataKey",
     "HierarchicalKeyring",
+    "ItemEncryptorProtocol",
     "Keyring",
+    "LegacyPolicy",
+    "MigratingItemEncryptor",
+    "PlaintextOverride",
     "RawAesKeyring",
     "StaticKeyStore",
 ]

@@ -14,6 +14,7 @@ from ._materials import (
     EncryptedDataKey,
     Keyring,
 )
+from ._migrating import MigratingItemEncryptor, item_format
 from ._suites import DEFAULT_SUITE, DbeAlgorithmSuite
 
 __all__ = [
@@ -29,4 +30,6 @@ __all__ = [
     "DbeItemHeader",
     "EncryptedDataKey",
     "Keyring",
+    "MigratingItemEncryptor",
+    "item_format",
 ]
