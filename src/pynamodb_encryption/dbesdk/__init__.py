@@ -33,8 +33,11 @@ from ..structured import (
     DbeHeader,
     DbeItemHeader,
     DbEsdkItemEncryptor,
+    DynamoDbTableEncryptionConfig,
+    DynamoDbTablesEncryptionConfig,
     EncryptedDataKey,
     Keyring,
+    LegacyOverride,
     MigratingItemEncryptor,
 )
 
@@ -59,6 +62,9 @@ __all__ = [
     "DbeItemError",
     "DbeItemHeader",
     "DbeNoDataKeyError",
+    "DynamoDbTableEncryptionConfig",
+    "DynamoDbTablesEncryptionConfig",
+    "LegacyOverride",
     "DbeSignatureError",
     "EncryptedDataKey",
     "HierarchicalKeyring",

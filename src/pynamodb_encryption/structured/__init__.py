@@ -3,6 +3,7 @@
 Public names are re-exported from `pynamodb_encryption.dbesdk`; import from there.
 """
 
+from ._config import DynamoDbTableEncryptionConfig, DynamoDbTablesEncryptionConfig, LegacyOverride
 from ._encryptor import DbeItemHeader, DbEsdkItemEncryptor
 from ._header import DbeHeader
 from ._materials import (
@@ -28,8 +29,11 @@ __all__ = [
     "DbeEncryptionMaterials",
     "DbeHeader",
     "DbeItemHeader",
+    "DynamoDbTableEncryptionConfig",
+    "DynamoDbTablesEncryptionConfig",
     "EncryptedDataKey",
     "Keyring",
+    "LegacyOverride",
     "MigratingItemEncryptor",
     "item_format",
 ]
