@@ -3,6 +3,7 @@
 Runs offline (no DynamoDB): ``python examples/attribute_actions.py``.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 from pynamodb_encryption import (
@@ -13,6 +14,8 @@ from pynamodb_encryption import (
     StaticMaterialsProvider,
     SymmetricKey,
 )
+
+# --8<-- [end:imports]
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ Runs offline: ``python examples/boto3_migration.py`` starts the embedded moto se
 "before" half needs ``pip install dynamodb-encryption-sdk``; without it only "after" runs.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import sys
@@ -19,9 +20,13 @@ from typing import Any
 import boto3
 from boto3.dynamodb.conditions import Attr, Key
 
+# --8<-- [end:imports]
+
+# --8<-- [start:keys]
 # The keys: in real code they come from a key store, never from source code.
 WRAPPING_KEY = bytes(range(32))  # AES-256 key-encryption key
 SIGNING_KEY = bytes(range(32, 64))  # HMAC-SHA256 key
+# --8<-- [end:keys]
 
 
 def resource(endpoint_url: str) -> Any:
@@ -50,9 +55,9 @@ def create_table(ddb: Any, name: str) -> None:
     ).wait_until_exists()
 
 
+# --8<-- [start:before]
 def before(ddb: Any, table_name: str) -> Any:
     """The reference library (dynamodb-encryption-sdk): returns its EncryptedTable."""
-    # --8<-- [start:before]
     from dynamodb_encryption_sdk.delegated_keys.jce import JceNameLocalDelegatedKey
     from dynamodb_encryption_sdk.encrypted.table import EncryptedTable
     from dynamodb_encryption_sdk.identifiers import CryptoAction, EncryptionKeyType, KeyEncodingType
@@ -82,13 +87,15 @@ def before(ddb: Any, table_name: str) -> Any:
         table=ddb.Table(table_name), materials_provider=provider, attribute_actions=actions
     )
     table.put_item(Item={"customer_id": "c1", "order_id": 1, "card": "4111-1111", "status": "new"})
-    # --8<-- [end:before]
     return table
 
 
+# --8<-- [end:before]
+
+
+# --8<-- [start:after]
 def after(ddb: Any, table_name: str) -> Any:
     """The same code on pynamodb-encryption: returns our EncryptedTable."""
-    # --8<-- [start:after]
     from pynamodb_encryption import (
         AttributeActions,
         CryptoAction,
@@ -109,16 +116,18 @@ def after(ddb: Any, table_name: str) -> Any:
         table=ddb.Table(table_name), materials_provider=provider, attribute_actions=actions
     )
     table.put_item(Item={"customer_id": "c1", "order_id": 2, "card": "5500-0000", "status": "new"})
-    # --8<-- [end:after]
     return table
 
 
+# --8<-- [end:after]
+
+
+# --8<-- [start:fail-closed]
 def fail_closed(table: Any) -> list[str]:
     """What the reference let through and this library refuses, before any request."""
     from pynamodb_encryption import UnsupportedOperationError
 
     refused = []
-    # --8<-- [start:fail-closed]
     try:  # a filter on an encrypted attribute would compare ciphertext
         table.scan(FilterExpression=Attr("card").begins_with("4111"))
     except UnsupportedOperationError as exc:
@@ -132,8 +141,10 @@ def fail_closed(table: Any) -> list[str]:
         )
     except UnsupportedOperationError as exc:
         refused.append(f"update_item: {exc}")
-    # --8<-- [end:fail-closed]
     return refused
+
+
+# --8<-- [end:fail-closed]
 
 
 def main(endpoint_url: str, *, table_name: str | None = None) -> dict[str, Any]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+
+# --8<-- [start:imports]
 from typing import Any
 
 import boto3
 
-# --8<-- [start:imports]
 # AWS: from aws_dbesdk_dynamodb.encrypted.client import EncryptedClient
 #      from aws_dbesdk_dynamodb.structures.dynamodb import (DynamoDbTableEncryptionConfig, ...)
 from pynamodb_encryption.boto3 import EncryptedClient
@@ -29,8 +30,8 @@ from pynamodb_encryption.dbesdk import (
 # --8<-- [end:imports]
 
 
+# --8<-- [start:config]
 def encrypted_client(dynamodb: Any, table: str, wrapping_key: bytes) -> EncryptedClient:
-    # --8<-- [start:config]
     keyring = RawAesKeyring(key_namespace="app", key_name="key-1", wrapping_key=wrapping_key)
     table_config = DynamoDbTableEncryptionConfig(
         logical_table_name=table,
@@ -51,7 +52,28 @@ def encrypted_client(dynamodb: Any, table: str, wrapping_key: bytes) -> Encrypte
     )
     tables_config = DynamoDbTablesEncryptionConfig(table_encryption_configs={table: table_config})
     return EncryptedClient(client=dynamodb, encryption_config=tables_config)
-    # --8<-- [end:config]
+
+
+# --8<-- [end:config]
+
+
+# --8<-- [start:use]
+def put_and_get(client: EncryptedClient, table: str) -> dict[str, Any]:
+    item = {
+        "partition_key": {"S": "BasicPutGetExample"},
+        "sort_key": {"N": "0"},
+        "attribute1": {"S": "encrypt and sign me!"},
+        "attribute2": {"S": "sign me!"},
+        ":attribute3": {"S": "ignore me!"},
+    }
+    client.put_item(TableName=table, Item=item)
+    key = {"partition_key": {"S": "BasicPutGetExample"}, "sort_key": {"N": "0"}}
+    got: dict[str, Any] = client.get_item(TableName=table, Key=key)["Item"]
+    assert got == item
+    return got
+
+
+# --8<-- [end:use]
 
 
 def main(endpoint_url: str, *, table: str = "app-items") -> dict[str, Any]:
@@ -76,18 +98,8 @@ def main(endpoint_url: str, *, table: str = "app-items") -> dict[str, Any]:
     )
     dynamodb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
     client = encrypted_client(dynamodb, table, os.urandom(32))
-    # --8<-- [start:use]
-    item = {
-        "partition_key": {"S": "BasicPutGetExample"},
-        "sort_key": {"N": "0"},
-        "attribute1": {"S": "encrypt and sign me!"},
-        "attribute2": {"S": "sign me!"},
-        ":attribute3": {"S": "ignore me!"},
-    }
-    client.put_item(TableName=table, Item=item)
+    item = put_and_get(client, table)
     key = {"partition_key": {"S": "BasicPutGetExample"}, "sort_key": {"N": "0"}}
-    assert client.get_item(TableName=table, Key=key)["Item"] == item
-    # --8<-- [end:use]
     stored = dynamodb.get_item(TableName=table, Key=key)["Item"]
     return {
         "round trip": client.get_item(TableName=table, Key=key)["Item"] == item,

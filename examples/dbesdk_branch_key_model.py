@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 import uuid
+
+# --8<-- [start:imports]
 from typing import Any
 
 import boto3
@@ -18,10 +20,13 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb_encryption.dbesdk import HierarchicalKeyring, KeyStore
 from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAttribute
 
-SETTINGS: dict[str, Any] = {}  # stands for your application's settings
+# --8<-- [end:imports]
 
 
 # --8<-- [start:keyring]
+SETTINGS: dict[str, Any] = {}  # stands for your application's settings, loaded at start-up
+
+
 def orders_keyring() -> HierarchicalKeyring:
     key_store = KeyStore(
         table_name=SETTINGS["key_store_table"],
@@ -49,6 +54,23 @@ class Order(EncryptedModel):
 # --8<-- [end:keyring]
 
 
+# --8<-- [start:setup]
+def create_branch_key(dynamodb: Any, kms: Any, kms_key_arn: str, store_table: str) -> str:
+    """Once per deployment: the key-store table and a branch key (its id goes to settings)."""
+    store = KeyStore(
+        table_name=store_table,
+        logical_key_store_name="orders-key-store",
+        kms_key_id=kms_key_arn,
+        dynamodb_client=dynamodb,
+        kms_client=kms,
+    )
+    store.create_key_store()
+    return store.create_key()
+
+
+# --8<-- [end:setup]
+
+
 def main(
     endpoint_url: str,
     kms_endpoint_url: str | None = None,
@@ -64,18 +86,7 @@ def main(
     kms = boto3.client("kms", endpoint_url=kms_endpoint_url or endpoint_url, **options)
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, **options)
     kms_key_arn = kms.create_key(Description="orders branch keys")["KeyMetadata"]["Arn"]
-    # --8<-- [start:setup]
-    # Once per deployment: the key-store table and a branch key.
-    store = KeyStore(
-        table_name=store_table,
-        logical_key_store_name="orders-key-store",
-        kms_key_id=kms_key_arn,
-        dynamodb_client=dynamodb,
-        kms_client=kms,
-    )
-    store.create_key_store()
-    branch_key_id = store.create_key()
-    # --8<-- [end:setup]
+    branch_key_id = create_branch_key(dynamodb, kms, kms_key_arn, store_table)
     SETTINGS.update(
         key_store_table=store_table,
         kms_key_arn=kms_key_arn,

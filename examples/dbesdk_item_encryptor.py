@@ -3,13 +3,13 @@
 Runs offline (no DynamoDB, no KMS): ``python examples/dbesdk_item_encryptor.py``.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import secrets
 import uuid
 from collections.abc import Mapping
 
-# --8<-- [start:setup]
 from pynamodb_encryption.dbesdk import (
     CryptoAction,
     DbeAlgorithmSuite,
@@ -20,6 +20,9 @@ from pynamodb_encryption.dbesdk import (
     StaticKeyStore,
 )
 
+# --8<-- [end:imports]
+
+# --8<-- [start:setup]
 # In an app the wrapping key comes from a secret store, never from source code.
 keyring = RawAesKeyring(
     key_namespace="my-app",  # both name the key in every item: a reader needs the same

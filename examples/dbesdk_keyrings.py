@@ -6,6 +6,7 @@ Runs offline: ``python examples/dbesdk_keyrings.py`` starts the embedded moto se
 The `MplKeyring` part needs the ``mpl`` extra and is left out without it.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import sys
@@ -33,6 +34,7 @@ from pynamodb_encryption.dbesdk import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+# --8<-- [end:imports]
 
 
 def clients(
@@ -72,6 +74,7 @@ def create_orders_table(dynamodb: DynamoDBClient, table: str) -> None:
     )
 
 
+# --8<-- [start:orders]
 def orders_encryptor(table: str, keyring: Keyring) -> DbEsdkItemEncryptor:
     return DbEsdkItemEncryptor(
         table_name=table,
@@ -98,11 +101,13 @@ def read(dynamodb: DynamoDBClient, table: str, n: int) -> dict[str, Any]:
     return dict(dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"])
 
 
-def hierarchy(
-    kms: KMSClient, dynamodb: DynamoDBClient, kms_key_arn: str, table: str, store_table: str
-) -> dict[str, Any]:
-    """Branch key store and hierarchical keyring: write, rotate, read everything back."""
-    # --8<-- [start:key-store]
+# --8<-- [end:orders]
+
+
+# --8<-- [start:key-store]
+def create_key_store(
+    kms: KMSClient, dynamodb: DynamoDBClient, kms_key_arn: str, store_table: str
+) -> tuple[KeyStore, str]:
     key_store = KeyStore(
         table_name=store_table,
         logical_key_store_name="orders-key-store",
@@ -112,23 +117,46 @@ def hierarchy(
     )
     key_store.create_key_store()  # once: creates the table if it does not exist
     branch_key_id = key_store.create_key()  # once per tenant (or once for the application)
-    # --8<-- [end:key-store]
+    return key_store, branch_key_id
 
-    calls = count_kms_calls(kms)
-    # --8<-- [start:hierarchical]
+
+# --8<-- [end:key-store]
+
+
+# --8<-- [start:hierarchical]
+def write_orders(
+    dynamodb: DynamoDBClient, table: str, key_store: KeyStore, branch_key_id: str
+) -> None:
     keyring = HierarchicalKeyring(key_store=key_store, branch_key_id=branch_key_id)
     encryptor = orders_encryptor(table, keyring)
     for n in range(10):
         dynamodb.put_item(TableName=table, Item=encryptor.encrypt(order(n)))
     assert encryptor.decrypt(read(dynamodb, table, 0)) == order(0)
-    # --8<-- [end:hierarchical]
+
+
+# --8<-- [end:hierarchical]
+
+
+# --8<-- [start:rotate]
+def rotate(key_store: KeyStore, branch_key_id: str) -> str:
+    # Returns the new version. Keyrings pick it up within ttl_seconds; items written under the
+    # old versions stay readable because the versions are kept.
+    return key_store.version_key(branch_key_id)
+
+
+# --8<-- [end:rotate]
+
+
+def hierarchy(
+    kms: KMSClient, dynamodb: DynamoDBClient, kms_key_arn: str, table: str, store_table: str
+) -> dict[str, Any]:
+    """Branch key store and hierarchical keyring: write, rotate, read everything back."""
+    key_store, branch_key_id = create_key_store(kms, dynamodb, kms_key_arn, store_table)
+    calls = count_kms_calls(kms)
+    write_orders(dynamodb, table, key_store, branch_key_id)
     kms_calls_for_ten_items = sum(calls.values())
 
-    # --8<-- [start:rotate]
-    new_version = key_store.version_key(branch_key_id)
-    # Keyrings pick up the new version within ttl_seconds; items written under the old
-    # versions stay readable because the versions are kept.
-    # --8<-- [end:rotate]
+    new_version = rotate(key_store, branch_key_id)
     rotated = orders_encryptor(
         table, HierarchicalKeyring(key_store=key_store, branch_key_id=branch_key_id)
     )
@@ -156,46 +184,69 @@ def rsa_key_pair() -> tuple[bytes, bytes]:
     return public, private
 
 
-def kms_with_rsa_escrow(
-    kms: KMSClient, dynamodb: DynamoDBClient, kms_key_arn: str, table: str
-) -> list[str]:
-    """A multi-keyring: KMS for the application, an offline RSA key as a recovery copy."""
-    public_pem, private_pem = rsa_key_pair()
-    # --8<-- [start:kms]
-    kms_keyring = AwsKmsKeyring(kms_key_id=kms_key_arn, kms_client=kms)
-    # --8<-- [end:kms]
-    # --8<-- [start:rsa]
-    escrow = RawRsaKeyring(
+# --8<-- [start:kms]
+def aws_kms_keyring(kms: KMSClient, kms_key_arn: str) -> AwsKmsKeyring:
+    return AwsKmsKeyring(kms_key_id=kms_key_arn, kms_client=kms)
+
+
+# --8<-- [end:kms]
+
+
+# --8<-- [start:rsa]
+def rsa_escrow_keyring(public_pem: bytes) -> RawRsaKeyring:
+    return RawRsaKeyring(
         key_namespace="orders-recovery",
         key_name="rsa-2026",
         public_key=public_pem,  # enough to write; the private key stays offline
         padding=RsaPadding.OAEP_SHA256,
     )
-    # --8<-- [end:rsa]
-    # --8<-- [start:multi]
-    writer = orders_encryptor(table, MultiKeyring(generator=kms_keyring, children=[escrow]))
-    dynamodb.put_item(TableName=table, Item=writer.encrypt(order(20)))
-    # --8<-- [end:multi]
-    # --8<-- [start:recover]
+
+
+# --8<-- [end:rsa]
+
+
+# --8<-- [start:recover]
+def recover_order(
+    dynamodb: DynamoDBClient, table: str, private_pem: bytes, n: int
+) -> dict[str, Any]:
     recovery = RawRsaKeyring(
         key_namespace="orders-recovery", key_name="rsa-2026", private_key=private_pem
     )
-    recovered = orders_encryptor(table, recovery).decrypt(read(dynamodb, table, 20))
-    # --8<-- [end:recover]
-    readers: dict[str, Keyring] = {"kms": kms_keyring, "rsa": recovery}
-    return [
-        name
-        for name, reader in readers.items()
-        if orders_encryptor(table, reader).decrypt(read(dynamodb, table, 20)) == order(20)
-        and recovered == order(20)
-    ]
+    return orders_encryptor(table, recovery).decrypt(read(dynamodb, table, n))
 
 
-def aws_material_providers(
+# --8<-- [end:recover]
+
+
+# --8<-- [start:multi]
+def write_with_recovery_copy(
+    dynamodb: DynamoDBClient, table: str, kms_keyring: Keyring, escrow: Keyring, n: int
+) -> None:
+    writer = orders_encryptor(table, MultiKeyring(generator=kms_keyring, children=[escrow]))
+    dynamodb.put_item(TableName=table, Item=writer.encrypt(order(n)))
+
+
+# --8<-- [end:multi]
+
+
+def kms_with_rsa_escrow(
     kms: KMSClient, dynamodb: DynamoDBClient, kms_key_arn: str, table: str
-) -> bool:
-    """A keyring of AWS's material providers library, used through `MplKeyring`."""
-    # --8<-- [start:mpl]
+) -> list[str]:
+    """A multi-keyring: KMS for the application, an offline RSA key as a recovery copy."""
+    public_pem, private_pem = rsa_key_pair()
+    kms_keyring = aws_kms_keyring(kms, kms_key_arn)
+    write_with_recovery_copy(dynamodb, table, kms_keyring, rsa_escrow_keyring(public_pem), 20)
+    # Either copy opens the item on its own: KMS for the application, RSA offline.
+    readers = {
+        "kms": orders_encryptor(table, kms_keyring).decrypt(read(dynamodb, table, 20)),
+        "rsa": recover_order(dynamodb, table, private_pem, 20),
+    }
+    return [name for name, item in readers.items() if item == order(20)]
+
+
+# --8<-- [start:mpl]
+def mpl_kms_encryptor(kms: KMSClient, kms_key_arn: str, table: str) -> DbEsdkItemEncryptor:
+    # Needs the mpl extra: pip install 'pynamodb-encryption[mpl]'
     from aws_cryptographic_material_providers.mpl import AwsCryptographicMaterialProviders
     from aws_cryptographic_material_providers.mpl.config import MaterialProvidersConfig
     from aws_cryptographic_material_providers.mpl.models import CreateAwsKmsKeyringInput
@@ -204,11 +255,20 @@ def aws_material_providers(
     aws_keyring = mpl.create_aws_kms_keyring(
         CreateAwsKmsKeyringInput(kms_key_id=kms_key_arn, kms_client=kms)
     )
-    encryptor = orders_encryptor(table, MplKeyring(aws_keyring))
-    # --8<-- [end:mpl]
+    return orders_encryptor(table, MplKeyring(aws_keyring))
+
+
+# --8<-- [end:mpl]
+
+
+def aws_material_providers(
+    kms: KMSClient, dynamodb: DynamoDBClient, kms_key_arn: str, table: str
+) -> bool:
+    """A keyring of AWS's material providers library, used through `MplKeyring`."""
+    encryptor = mpl_kms_encryptor(kms, kms_key_arn, table)
     dynamodb.put_item(TableName=table, Item=encryptor.encrypt(order(30)))
     # Same wire format: our own AwsKmsKeyring reads what AWS's keyring wrote.
-    ours = orders_encryptor(table, AwsKmsKeyring(kms_key_id=kms_key_arn, kms_client=kms))
+    ours = orders_encryptor(table, aws_kms_keyring(kms, kms_key_arn))
     return bool(ours.decrypt(read(dynamodb, table, 30)) == order(30))
 
 

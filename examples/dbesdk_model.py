@@ -6,6 +6,7 @@ extra). ``main(endpoint_url)`` uses a DynamoDB server you already run (DynamoDB 
 
 from __future__ import annotations
 
+# --8<-- [start:imports]
 import os
 import sys
 import uuid
@@ -16,7 +17,10 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, VersionAttrib
 from pynamodb_encryption.dbesdk import RawAesKeyring
 from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAttribute
 
+# --8<-- [end:imports]
 
+
+# --8<-- [start:model]
 def load_keyring() -> RawAesKeyring:
     # In production the wrapping key comes from your secret store (or use the KMS or
     # hierarchical keyring); resolved once, on the model's first use.
@@ -25,7 +29,6 @@ def load_keyring() -> RawAesKeyring:
     )
 
 
-# --8<-- [start:model]
 class Patient(EncryptedModel):
     class Meta:
         table_name = "patients"

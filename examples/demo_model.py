@@ -4,6 +4,7 @@ Runs with no AWS account: ``python examples/demo_model.py`` starts the embedded 
 (the ``demo`` extra), or uses ``DDB_ENDPOINT`` if set (e.g. DynamoDB Local).
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import os
@@ -19,13 +20,19 @@ from pynamodb_encryption import (
 )
 from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAttribute
 
+# --8<-- [end:imports]
 
+
+# --8<-- [start:provider]
 def load_provider() -> WrappedMaterialsProvider:
     """Keys would come from your secret store or KMS; here they are made up for the run."""
     return WrappedMaterialsProvider(
         wrapping_key=SymmetricKey.generate("AES", 256),
         signing_key=SymmetricKey.generate("HmacSHA256", 256),
     )
+
+
+# --8<-- [end:provider]
 
 
 # --8<-- [start:model]

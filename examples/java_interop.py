@@ -3,6 +3,7 @@
 Runs offline: ``python examples/java_interop.py``.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 from pynamodb_encryption import (
@@ -12,6 +13,8 @@ from pynamodb_encryption import (
     SymmetricKey,
     WrappedMaterialsProvider,
 )
+
+# --8<-- [end:imports]
 
 
 def main() -> None:

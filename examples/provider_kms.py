@@ -4,6 +4,7 @@ Runs offline: ``python examples/provider_kms.py`` starts the embedded moto serve
 extra) for KMS and DynamoDB. ``main(endpoint_url)`` uses a server you already run instead.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import sys
@@ -29,6 +30,7 @@ from pynamodb_encryption import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+# --8<-- [end:imports]
 
 TABLE = "customers"
 
@@ -95,6 +97,16 @@ def create_table(dynamodb: DynamoDBClient, table: str) -> None:
     )
 
 
+# --8<-- [start:cache]
+def cached_kms_provider(key_id: str, kms: KMSClient) -> AwsKmsMaterialsProvider:
+    # Off by default. Bounded by size, age and uses; holds derived keys in memory.
+    cache = KmsDecryptCache(max_entries=1000, ttl_seconds=300, max_uses=1000)
+    return AwsKmsMaterialsProvider(key_id=key_id, kms_client=kms, decrypt_cache=cache)
+
+
+# --8<-- [end:cache]
+
+
 def direct_kms(kms: KMSClient, dynamodb: DynamoDBClient, key_id: str, table: str) -> dict[str, int]:
     """Write items, then read them back 5 times, without and with the decrypt cache."""
     calls = count_kms_calls(kms)
@@ -106,13 +118,7 @@ def direct_kms(kms: KMSClient, dynamodb: DynamoDBClient, key_id: str, table: str
     # --8<-- [end:kms]
     assert calls["GenerateDataKey"] == 10  # one data key per written item
 
-    # --8<-- [start:cache]
-    # Off by default. Bounded by size, age and uses; holds derived keys in memory.
-    cache = KmsDecryptCache(max_entries=1000, ttl_seconds=300, max_uses=1000)
-    cached_reader = encryptor(
-        AwsKmsMaterialsProvider(key_id=key_id, kms_client=kms, decrypt_cache=cache), table
-    )
-    # --8<-- [end:cache]
+    cached_reader = encryptor(cached_kms_provider(key_id, kms), table)
     plain_reader = encryptor(AwsKmsMaterialsProvider(key_id=key_id, kms_client=kms), table)
 
     decrypt_calls: dict[str, int] = {}

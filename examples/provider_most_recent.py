@@ -4,6 +4,7 @@ Runs offline: ``python examples/provider_most_recent.py`` starts the embedded mo
 ``demo`` extra) for DynamoDB and KMS. ``main(endpoint_url)`` uses a server you already run.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import sys
@@ -18,12 +19,13 @@ from pynamodb_encryption import (
     ItemEncryptor,
     MetaStore,
     MostRecentProvider,
+    describe_item,
 )
-from pynamodb_encryption.core._md import decode_material_description
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+# --8<-- [end:imports]
 
 META_TABLE = "key-versions"
 
@@ -50,18 +52,16 @@ def clients(
 
 
 def meta_id(stored: dict[str, Any]) -> str:
-    """The ``name#version`` an encrypted item records (for display only)."""
-    return decode_material_description(stored["*amzn-ddb-map-desc*"]["B"])["amzn-ddb-meta-id"]
+    """The ``name#version`` an encrypted item records (read in the clear, for display only)."""
+    described = describe_item(stored)
+    assert described.provider_kind == "most-recent"
+    return f"{described.material_name}#{described.material_version}"
 
 
-def main(
-    endpoint_url: str, kms_endpoint_url: str | None = None, *, meta_table: str = META_TABLE
-) -> list[str]:
-    """Run the example; returns the ``name#version`` of the items it wrote, in order."""
-    kms, dynamodb = clients(endpoint_url, kms_endpoint_url)
-    key_id = kms.create_key(Description="meta store key")["KeyMetadata"]["KeyId"]
-
-    # --8<-- [start:setup]
+# --8<-- [start:setup]
+def most_recent_provider(
+    dynamodb: DynamoDBClient, kms: KMSClient, key_id: str, meta_table: str = "key-versions"
+) -> tuple[MetaStore, MostRecentProvider]:
     # Once: the meta table (N = material name, V = version), on-demand billing.
     MetaStore.create_table(dynamodb, meta_table)
 
@@ -76,7 +76,30 @@ def main(
         material_name="orders",  # any name without '#'
         ttl_seconds=300,  # writers look for a newer version at most every 5 minutes
     )
-    # --8<-- [end:setup]
+    return meta_store, provider
+
+
+# --8<-- [end:setup]
+
+
+# --8<-- [start:rotate]
+def rotate(meta_store: MetaStore, provider: MostRecentProvider) -> int:
+    new_version = meta_store.new_version("orders")  # highest + 1, with fresh keys
+    provider.refresh()  # or wait up to ttl_seconds for writers to pick it up
+    return new_version
+
+
+# --8<-- [end:rotate]
+
+
+def main(
+    endpoint_url: str, kms_endpoint_url: str | None = None, *, meta_table: str = META_TABLE
+) -> list[str]:
+    """Run the example; returns the ``name#version`` of the items it wrote, in order."""
+    kms, dynamodb = clients(endpoint_url, kms_endpoint_url)
+    key_id = kms.create_key(Description="meta store key")["KeyMetadata"]["KeyId"]
+
+    meta_store, provider = most_recent_provider(dynamodb, kms, key_id, meta_table)
 
     encryptor = ItemEncryptor(
         table_name="orders",
@@ -87,11 +110,7 @@ def main(
     try:
         first = encryptor.encrypt({"order_id": {"S": "o-1"}, "card": {"S": "4111"}})
 
-        # --8<-- [start:rotate]
-        new_version = meta_store.new_version("orders")  # highest + 1, with fresh keys
-        provider.refresh()  # or wait up to ttl_seconds for writers to pick it up
-        # --8<-- [end:rotate]
-        assert new_version == 1
+        assert rotate(meta_store, provider) == 1
         second = encryptor.encrypt({"order_id": {"S": "o-2"}, "card": {"S": "5500"}})
 
         # Items of every version stay readable: each names its version.

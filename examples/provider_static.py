@@ -5,6 +5,7 @@ Good for tests and for small apps whose keys live in a secret store. Runs offlin
 ``main(endpoint_url)`` uses a server you already run (DynamoDB Local, or AWS with no endpoint).
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import secrets
@@ -15,6 +16,8 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from pynamodb_encryption import SIGNATURE_ATTRIBUTE, StaticMaterialsProvider, SymmetricKey
 from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAttribute
+
+# --8<-- [end:imports]
 
 # --8<-- [start:provider]
 # In an app these bytes come from your settings / secret store, never from source code.

@@ -5,6 +5,7 @@ provider per key, chosen by the ``material_description`` each item carries). Run
 ``python examples/provider_wrapped.py``; ``main(endpoint_url)`` uses a server you already run.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import secrets
@@ -21,6 +22,8 @@ from pynamodb_encryption import (
     WrappedMaterialsProvider,
 )
 from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAttribute
+
+# --8<-- [end:imports]
 
 # --8<-- [start:provider]
 KEK_V1 = SymmetricKey.generate("AES", 256)  # key-encryption keys: from your secret store

@@ -4,12 +4,14 @@ Runs offline: ``python examples/providers.py`` (the KMS part uses the embedded m
 from the ``demo`` extra, so no AWS account is needed).
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 from typing import Any
 
 from pynamodb_encryption import (
     AttributeActions,
+    AwsKmsMaterialsProvider,
     CryptoAction,
     ItemEncryptor,
     MaterialsProvider,
@@ -18,6 +20,8 @@ from pynamodb_encryption import (
     SymmetricKey,
     WrappedMaterialsProvider,
 )
+
+# --8<-- [end:imports]
 
 
 def static_provider() -> StaticMaterialsProvider:
@@ -50,10 +54,19 @@ def wrapped_providers() -> tuple[WrappedMaterialsProvider, WrappedMaterialsProvi
     return symmetric, asymmetric
 
 
+# --8<-- [start:kms]
+def kms_provider_for(key_id: str, kms: Any = None) -> AwsKmsMaterialsProvider:
+    return AwsKmsMaterialsProvider(
+        key_id=key_id,  # a key id, ARN or alias: KMS makes one data key per item
+        kms_client=kms,  # optional; by default a client for the key's region
+    )
+
+
+# --8<-- [end:kms]
+
+
 def kms_provider(endpoint_url: str) -> MaterialsProvider:
     import boto3
-
-    from pynamodb_encryption.providers import AwsKmsMaterialsProvider
 
     kms: Any = boto3.client(
         "kms",
@@ -63,13 +76,7 @@ def kms_provider(endpoint_url: str) -> MaterialsProvider:
         aws_secret_access_key="local",
     )
     key_id = kms.create_key(Description="example")["KeyMetadata"]["KeyId"]
-    # --8<-- [start:kms]
-    provider = AwsKmsMaterialsProvider(
-        key_id=key_id,  # a key id, ARN or alias: KMS makes one data key per item
-        kms_client=kms,  # optional; by default a client for the key's region
-    )
-    # --8<-- [end:kms]
-    return provider  # noqa: RET504 - the assignment is what the docs quote
+    return kms_provider_for(key_id, kms)
 
 
 def round_trip(provider: MaterialsProvider) -> None:

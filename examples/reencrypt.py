@@ -8,6 +8,7 @@ Runs offline: ``python examples/reencrypt.py`` starts the embedded moto server (
 extra) for DynamoDB and KMS. ``main(endpoint_url)`` uses a server you already run.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import secrets
@@ -45,6 +46,7 @@ from pynamodb_encryption.maintenance import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+# --8<-- [end:imports]
 
 ITEMS = 50
 #: What each recipe returns: the job (to run again) and its report.
@@ -117,12 +119,10 @@ def _static(aes: bytes, hmac: bytes) -> StaticMaterialsProvider:
 
 
 # --8<-- [start:static]
-def recipe_static_key_replacement(client: DynamoDBClient, table: str) -> Outcome:
-    """Replace the keys of a static provider."""
-    old = _static(secrets.token_bytes(32), secrets.token_bytes(32))  # from your secret store
-    new = _static(secrets.token_bytes(32), secrets.token_bytes(32))
-    _seed(client, table, _encryptor(table, old))  # every item so far: old keys, no tag
-
+def recipe_static_key_replacement(
+    client: DynamoDBClient, table: str, old: MaterialsProvider, new: MaterialsProvider
+) -> Outcome:
+    """Replace the keys of a static provider: every item so far has the old keys, no tag."""
     # 1. Deploy the application with this provider: it writes with the new keys (tagging
     #    items "key-id: 2") and still reads the untagged items with the old ones.
     rotation = KeyRotationProvider(current=new, current_id="2", untagged=old)
@@ -133,7 +133,7 @@ def recipe_static_key_replacement(client: DynamoDBClient, table: str) -> Outcome
         new=CryptoConfig(materials_provider=rotation),
     )
     preview = reencrypt_table(client, job, ReencryptOptions(dry_run=True))
-    assert preview.reencrypted == ITEMS  # what would change; nothing written yet
+    print(f"{preview.reencrypted} items to rewrite")  # a dry run writes nothing
     report = reencrypt_table(client, job)
     # 3. Once the report is clean, drop the old key: KeyRotationProvider(current=new,
     #    current_id="2"), then use previous={"2": new} at the next rotation.
@@ -144,16 +144,14 @@ def recipe_static_key_replacement(client: DynamoDBClient, table: str) -> Outcome
 
 
 # --8<-- [start:wrapped]
-def recipe_wrapped_key_replacement(client: DynamoDBClient, table: str) -> Outcome:
+def recipe_wrapped_key_replacement(
+    client: DynamoDBClient, table: str, old: WrappedMaterialsProvider
+) -> Outcome:
     """Move a wrapped provider to a new wrapping key (here from AES to RSA) and HMAC key."""
-    old = WrappedMaterialsProvider(
-        wrapping_key=SymmetricKey.generate("AES"), signing_key=SymmetricKey.generate("HmacSHA256")
-    )
     new = WrappedMaterialsProvider(
         wrapping_key=RsaPrivateKey.generate("RSA", 2048),
         signing_key=SymmetricKey.generate("HmacSHA256"),
     )
-    _seed(client, table, _encryptor(table, old))
     rotation = KeyRotationProvider(current=new, current_id="rsa-1", untagged=old)
     job = ReencryptJob(
         table_name=table,
@@ -167,18 +165,8 @@ def recipe_wrapped_key_replacement(client: DynamoDBClient, table: str) -> Outcom
 
 
 # --8<-- [start:most-recent]
-def recipe_most_recent_new_version(
-    client: DynamoDBClient, table: str, meta_provider: MaterialsProvider
-) -> Outcome:
-    """Create a new key version, then move every item to it."""
-    meta_table = f"{table}-keys"
-    MetaStore.create_table(client, meta_table)
-    store = MetaStore(
-        table_name=meta_table, materials_provider=meta_provider, dynamodb_client=client
-    )
-    app_provider = MostRecentProvider(meta_store=store, material_name="orders", ttl_seconds=60)
-    _seed(client, table, _encryptor(table, app_provider))  # version 0 (created on first use)
-
+def recipe_most_recent_new_version(client: DynamoDBClient, table: str, store: MetaStore) -> Outcome:
+    """Create a new key version, then move every item to it (the items use version 0)."""
     store.new_version("orders")  # or: pynamodb-encryption metastore new-version
     # A fresh provider sees version 1 at once (applications do within their TTL); it also
     # reads every older version, so it serves as both the old and the new configuration.
@@ -195,13 +183,11 @@ def recipe_most_recent_new_version(
 
 
 # --8<-- [start:kms]
-def recipe_kms_key_change(client: DynamoDBClient, table: str, kms: KMSClient) -> Outcome:
+def recipe_kms_key_change(
+    client: DynamoDBClient, table: str, kms: KMSClient, old_key: str, new_key: str
+) -> Outcome:
     """Move every item's data key from one KMS key to another."""
-    old_key = kms.create_key(Description="orders (old)")["KeyMetadata"]["KeyId"]
-    new_key = kms.create_key(Description="orders (new)")["KeyMetadata"]["KeyId"]
     old = AwsKmsMaterialsProvider(key_id=old_key, kms_client=kms)
-    _seed(client, table, _encryptor(table, old))
-
     job = ReencryptJob(
         table_name=table,
         old=CryptoConfig(materials_provider=old),
@@ -218,13 +204,12 @@ def recipe_kms_key_change(client: DynamoDBClient, table: str, kms: KMSClient) ->
 
 
 # --8<-- [start:reference]
-def recipe_reference_configuration_to_model(client: DynamoDBClient, table: str) -> Outcome:
+def recipe_reference_configuration_to_model(
+    client: DynamoDBClient, table: str, provider: MaterialsProvider
+) -> Outcome:
     """Items written by dynamodb-encryption-sdk (every attribute encrypted, its default) move
     to the actions of a model: only ``card`` encrypted, ``total`` signed, ``status`` plain."""
-    wrapping, signing = SymmetricKey.generate("AES"), SymmetricKey.generate("HmacSHA256")
-    provider = WrappedMaterialsProvider(wrapping_key=wrapping, signing_key=signing)
     reference_actions = AttributeActions(CryptoAction.ENCRYPT_AND_SIGN)  # the reference default
-    _seed(client, table, _encryptor(table, provider, reference_actions))
 
     # What an EncryptedModel declares (Model.get_attribute_actions(); or build the whole job
     # with job_for_model(Model, old=...)): unmarked fields untouched, keys always signed.
@@ -249,14 +234,12 @@ def recipe_reference_configuration_to_model(client: DynamoDBClient, table: str) 
 
 
 # --8<-- [start:encrypt-attribute]
-def recipe_encrypt_a_plain_attribute(client: DynamoDBClient, table: str) -> Outcome:
+def recipe_encrypt_a_plain_attribute(
+    client: DynamoDBClient, table: str, provider: MaterialsProvider
+) -> Outcome:
     """``total`` was only signed; from now on it is encrypted too."""
-    provider = WrappedMaterialsProvider(
-        wrapping_key=SymmetricKey.generate("AES"), signing_key=SymmetricKey.generate("HmacSHA256")
-    )
     before = AttributeActions(attribute_actions={"total": CryptoAction.SIGN_ONLY})
     after = AttributeActions()  # everything but the keys encrypted
-    _seed(client, table, _encryptor(table, provider, before))
     job = ReencryptJob(
         table_name=table,
         old=CryptoConfig(materials_provider=provider, attribute_actions=before),
@@ -271,8 +254,10 @@ def recipe_encrypt_a_plain_attribute(client: DynamoDBClient, table: str) -> Outc
 # --8<-- [start:adopt]
 def recipe_adopt_plaintext_table(client: DynamoDBClient, table: str) -> Outcome:
     """Encrypt a table whose items were written without any encryption."""
-    _seed(client, table, None)
-    provider = _static(secrets.token_bytes(32), secrets.token_bytes(32))
+    provider = StaticMaterialsProvider(  # keys from your secret store
+        encryption_key=SymmetricKey.generate("AES", 256),
+        signing_key=SymmetricKey.generate("HmacSHA256", 256),
+    )
     job = ReencryptJob(
         table_name=table,
         old=CryptoConfig(),  # no provider: the items are plaintext
@@ -286,11 +271,10 @@ def recipe_adopt_plaintext_table(client: DynamoDBClient, table: str) -> Outcome:
 
 
 # --8<-- [start:options]
-def recipe_large_table_options(client: DynamoDBClient, table: str) -> Outcome:
+def recipe_large_table_options(
+    client: DynamoDBClient, table: str, old: MaterialsProvider, new: MaterialsProvider
+) -> Outcome:
     """A long job: parallel segments, a capacity cap, a checkpoint, a progress callback."""
-    old = _static(secrets.token_bytes(32), secrets.token_bytes(32))
-    new = _static(secrets.token_bytes(32), secrets.token_bytes(32))
-    _seed(client, table, _encryptor(table, old))
     checkpoint = Path(tempfile.mkdtemp()) / f"{table}.checkpoint"
 
     def show(progress: Any) -> None:
@@ -326,15 +310,71 @@ def main(endpoint_url: str, kms_endpoint_url: str | None = None) -> dict[str, tu
     meta_provider = WrappedMaterialsProvider(
         wrapping_key=SymmetricKey.generate("AES"), signing_key=SymmetricKey.generate("HmacSHA256")
     )
+
+    def key() -> bytes:
+        return secrets.token_bytes(32)
+
+    def wrapped() -> WrappedMaterialsProvider:
+        return WrappedMaterialsProvider(
+            wrapping_key=SymmetricKey.generate("AES"),
+            signing_key=SymmetricKey.generate("HmacSHA256"),
+        )
+
+    # Each recipe after seeding its table as the application wrote it before the change.
+    def static(c: DynamoDBClient, t: str) -> Outcome:
+        old = _static(key(), key())
+        _seed(c, t, _encryptor(t, old))
+        return recipe_static_key_replacement(c, t, old, _static(key(), key()))
+
+    def wrapped_change(c: DynamoDBClient, t: str) -> Outcome:
+        old = wrapped()
+        _seed(c, t, _encryptor(t, old))
+        return recipe_wrapped_key_replacement(c, t, old)
+
+    def most_recent(c: DynamoDBClient, t: str) -> Outcome:
+        MetaStore.create_table(c, f"{t}-keys")
+        store = MetaStore(
+            table_name=f"{t}-keys", materials_provider=meta_provider, dynamodb_client=c
+        )
+        writer = MostRecentProvider(meta_store=store, material_name="orders", ttl_seconds=60)
+        _seed(c, t, _encryptor(t, writer))  # version 0 (created on first use)
+        return recipe_most_recent_new_version(c, t, store)
+
+    def kms_change(c: DynamoDBClient, t: str) -> Outcome:
+        old_key = kms.create_key(Description="orders (old)")["KeyMetadata"]["KeyId"]
+        new_key = kms.create_key(Description="orders (new)")["KeyMetadata"]["KeyId"]
+        _seed(c, t, _encryptor(t, AwsKmsMaterialsProvider(key_id=old_key, kms_client=kms)))
+        return recipe_kms_key_change(c, t, kms, old_key, new_key)
+
+    def reference(c: DynamoDBClient, t: str) -> Outcome:
+        provider = wrapped()
+        _seed(c, t, _encryptor(t, provider, AttributeActions(CryptoAction.ENCRYPT_AND_SIGN)))
+        return recipe_reference_configuration_to_model(c, t, provider)
+
+    def encrypt_attribute(c: DynamoDBClient, t: str) -> Outcome:
+        provider = wrapped()
+        before = AttributeActions(attribute_actions={"total": CryptoAction.SIGN_ONLY})
+        _seed(c, t, _encryptor(t, provider, before))
+        return recipe_encrypt_a_plain_attribute(c, t, provider)
+
+    def adopt(c: DynamoDBClient, t: str) -> Outcome:
+        _seed(c, t, None)
+        return recipe_adopt_plaintext_table(c, t)
+
+    def options(c: DynamoDBClient, t: str) -> Outcome:
+        old = _static(key(), key())
+        _seed(c, t, _encryptor(t, old))
+        return recipe_large_table_options(c, t, old, _static(key(), key()))
+
     recipes: dict[str, Any] = {
-        "static": recipe_static_key_replacement,
-        "wrapped": recipe_wrapped_key_replacement,
-        "most-recent": lambda c, t: recipe_most_recent_new_version(c, t, meta_provider),
-        "kms": lambda c, t: recipe_kms_key_change(c, t, kms),
-        "reference": recipe_reference_configuration_to_model,
-        "encrypt-attribute": recipe_encrypt_a_plain_attribute,
-        "adopt": recipe_adopt_plaintext_table,
-        "options": recipe_large_table_options,
+        "static": static,
+        "wrapped": wrapped_change,
+        "most-recent": most_recent,
+        "kms": kms_change,
+        "reference": reference,
+        "encrypt-attribute": encrypt_attribute,
+        "adopt": adopt,
+        "options": options,
     }
     results: dict[str, tuple[int, int]] = {}
     for name, recipe in recipes.items():

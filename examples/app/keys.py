@@ -4,6 +4,7 @@ In a real project the key material comes from your settings (a secret manager, e
 variables, or KMS through :class:`~pynamodb_encryption.AwsKmsMaterialsProvider`).
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import base64
@@ -15,6 +16,8 @@ from pynamodb_encryption import (
     SymmetricKey,
     WrappedMaterialsProvider,
 )
+
+# --8<-- [end:imports]
 
 # --8<-- [start:keys]
 _provider: MaterialsProvider | None = None

@@ -1,5 +1,6 @@
 """The app's models."""
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -17,9 +18,15 @@ from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAt
 
 from . import keys
 
+# --8<-- [end:imports]
 
+
+# --8<-- [start:helpers]
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# --8<-- [end:helpers]
 
 
 # --8<-- [start:models]

@@ -1,5 +1,6 @@
 """Batches, transactions and the operations an encrypted model refuses (see docs/operations.md)."""
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from pynamodb.transactions import TransactGet, TransactWrite
 from pynamodb_encryption import UnsupportedOperationError
 
 from .models import Patient
+
+# --8<-- [end:imports]
 
 
 # --8<-- [start:batch]

@@ -1,18 +1,25 @@
 """The service layer: what views and tasks call. Plain PynamoDB calls on an encrypted model."""
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from .models import Patient
 
+# --8<-- [end:imports]
 
+
+# --8<-- [start:errors]
 class PatientExists(Exception):
     """The patient id is already taken in this clinic."""
 
 
 class StaleRecord(Exception):
     """Someone else changed the record since it was read."""
+
+
+# --8<-- [end:errors]
 
 
 # --8<-- [start:write]

@@ -28,6 +28,10 @@ unset PYNAMODB_ENCRYPTION_PROVIDER_CONFIG
 pynamodb-encryption inspect --endpoint-url "$ENDPOINT" \
     --table example-keys --key N=orders --sort V=1
 # With keys (the meta provider's config): verified, decrypted, actions found from the signature.
+# Decrypted values are masked (type and size) unless --show-values; key bytes are never shown.
 pynamodb-encryption inspect --endpoint-url "$ENDPOINT" \
     --table example-keys --key N=orders --sort V=1 --provider-config provider-config.json
+pynamodb-encryption inspect --endpoint-url "$ENDPOINT" \
+    --table example-keys --key N=orders --sort V=1 --provider-config provider-config.json \
+    --show-values
 # --8<-- [end:inspect]

@@ -158,7 +158,8 @@ def test_inspect_without_and_with_keys(
     assert report["verification"].startswith("signature verified")
     attributes = {a["name"]: a for a in report["attributes"]}
     assert attributes["card"]["protection"] == "encrypted + signed"
-    assert attributes["card"]["decrypted"] == {"S": "4111 1111 1111 1111"}
+    assert attributes["card"]["decrypted"] is None  # masked without --show-values
+    assert attributes["card"]["decrypted_masked"] == "*** (S, 19 chars)"
     assert attributes["tier"]["protection"] == "signed"
     assert attributes["note"]["protection"] == "plain (not signed)"
     assert attributes["pk"]["protection"] == "signed"

@@ -47,6 +47,7 @@ def test_cli_walkthrough(ddb_endpoint: str, tmp_path: Path) -> None:
     assert "| orders" in out
     assert "Signature: not checked (no keys given)" in out
     assert "signature verified, values decrypted" in out
-    assert '"HmacSHA256"' in out  # a decrypted meta-item value
+    assert "Values: masked" in out  # without --show-values
+    assert '"HmacSHA256"' in out  # a decrypted meta-item value, with --show-values
     assert "bytes, not shown" in out  # the decrypted keys themselves are not printed
     assert (work / "wrap.key").stat().st_mode & 0o777 == 0o600

@@ -33,8 +33,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def write_static_config(folder: Path, name: str) -> tuple[Path, StaticMaterialsProvider]:
     """Key files plus a provider config referencing them; returns the config and provider."""
     aes, hmac = os.urandom(32), os.urandom(32)
-    (folder / f"{name}-aes.key").write_bytes(aes)
-    (folder / f"{name}-hmac.key").write_bytes(hmac)
+    for suffix, key in (("aes", aes), ("hmac", hmac)):
+        (folder / f"{name}-{suffix}.key").write_bytes(key)
+        (folder / f"{name}-{suffix}.key").chmod(0o600)  # the CLI refuses looser key files
     config = folder / f"{name}.json"
     config.write_text(
         json.dumps(

@@ -28,6 +28,12 @@ from pynamodb_encryption.providers import AwsKmsMaterialsProvider, MostRecentPro
 
 ITEM = {"pk": {"S": "k"}, "secret": {"S": "hello"}, "n": {"N": "5"}}
 
+# Key files written here have the default (umask) mode; the permission check has its own tests
+# in test_cli_errors.py.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::pynamodb_encryption.maintenance.InsecureKeyFileWarning"
+)
+
 
 def encryptor(provider: MaterialsProvider) -> ItemEncryptor:
     return ItemEncryptor(

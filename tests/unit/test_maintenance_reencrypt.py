@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from typing import Any
 
@@ -13,7 +12,6 @@ from hypothesis import strategies as st
 
 from pynamodb_encryption import ConfigurationError, CryptoAction, EncryptionContext
 from pynamodb_encryption.cli._reencrypt import (
-    ProgressLine,
     actions_from_args,
     register,
     render_report,
@@ -22,7 +20,6 @@ from pynamodb_encryption.core._md import MD_ENCRYPTED_KEY, MD_KEY_WRAP_ALGORITHM
 from pynamodb_encryption.maintenance import (
     ItemFailure,
     KmsKeyCheck,
-    ReencryptProgress,
     ReencryptReport,
     SegmentFailure,
     key_to_json,
@@ -185,29 +182,6 @@ def test_cli_actions() -> None:
 def test_cli_rejects_bad_numbers(bad: list[str]) -> None:
     with pytest.raises(SystemExit):
         _parse(*bad)
-
-
-def test_progress_line_draws_only_when_enabled() -> None:
-    snapshot = ReencryptProgress(
-        scanned=50,
-        reencrypted=40,
-        already_current=10,
-        skipped=0,
-        failed=0,
-        elapsed_seconds=2.0,
-        estimated_total=100,
-    )
-    stream = io.StringIO()
-    line = ProgressLine(stream=stream, enabled=True)
-    line(snapshot)
-    line.close()
-    assert "50/~100" in stream.getvalue()
-    assert "25 items/s" in stream.getvalue()
-    quiet = io.StringIO()
-    off = ProgressLine(stream=quiet)  # StringIO is not a terminal
-    off(snapshot)
-    off.close()
-    assert quiet.getvalue() == ""
 
 
 def test_job_for_model_uses_the_stored_key_names() -> None:

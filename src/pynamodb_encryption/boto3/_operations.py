@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -506,8 +507,8 @@ def guard_signed(
         return request
     given_names = request.get("ExpressionAttributeNames") or {}
     if not isinstance(given_names, Mapping):
-        raise UnsupportedOperationError(
-            "ExpressionAttributeNames must map placeholders to names", table=table
+        raise ConfigurationError(
+            "ExpressionAttributeNames must map placeholders to attribute names", table=table
         )
     names = dict(given_names)
     clauses = []
@@ -567,14 +568,14 @@ class Operations:
 
     def encrypt(self, encryptor: ItemEncryptorProtocol, item: Any, table: str) -> dict[str, Any]:
         ddb = self.shape.to_ddb(item, table=table)
-        return self.shape.from_ddb(encryptor.encrypt(ddb))
+        return self.shape.from_ddb(_telemetry.encrypt(encryptor, ddb))
 
     def decrypt(self, encryptor: ItemEncryptorProtocol, item: Any, table: str) -> dict[str, Any]:
         try:
             ddb = self.shape.to_ddb(item, table=table)
         except EncryptionError as exc:
             raise DecryptionError(exc.message, attribute=exc.attribute, table=table) from exc
-        return self.shape.from_ddb(encryptor.decrypt(ddb))
+        return self.shape.from_ddb(_telemetry.decrypt(encryptor, ddb))
 
     def _decrypt_error_items(
         self, exc: ClientError, encryptors: Callable[[int | None], ItemEncryptorProtocol | None]
@@ -599,7 +600,7 @@ class Operations:
                 holder.pop("Item", None)
                 continue
             try:
-                holder["Item"] = encryptor.decrypt(holder["Item"])
+                holder["Item"] = _telemetry.decrypt(encryptor, holder["Item"])
             except PynamoDBEncryptionError:
                 holder.pop("Item", None)
 

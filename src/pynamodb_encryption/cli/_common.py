@@ -7,7 +7,6 @@ Key material never comes from a command-line value (it would land in shell histo
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROVIDER_CONFIG_ENV",
     "add_aws_options",
+    "add_key_file_option",
     "add_provider_config_option",
     "dynamodb_client",
     "load_provider",
@@ -39,6 +39,7 @@ def add_aws_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--endpoint-url",
         metavar="URL",
+        type=endpoint_url,
         help="DynamoDB API endpoint (e.g. http://127.0.0.1:8000 for DynamoDB Local); "
         "default: AWS_ENDPOINT_URL_DYNAMODB, then the AWS endpoint of the region",
     )
@@ -46,6 +47,32 @@ def add_aws_options(parser: argparse.ArgumentParser) -> None:
         "--region",
         metavar="REGION",
         help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / your AWS config)",
+    )
+
+
+def endpoint_url(text: str) -> str:
+    """argparse type of an endpoint URL: ``http(s)://HOST[:PORT][/PATH]``."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a URL: {text!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"not an http(s) URL: {text!r} (e.g. http://127.0.0.1:8000)"
+        )
+    return text
+
+
+def add_key_file_option(parser: argparse.ArgumentParser) -> None:
+    """``--allow-insecure-key-file``: accept secret key files others can read."""
+    parser.add_argument(
+        "--allow-insecure-key-file",
+        action="store_true",
+        help="use a secret key file even when its group or other users can read it "
+        "(refused by default: chmod 600 the file instead)",
     )
 
 
@@ -60,6 +87,7 @@ def add_provider_config_option(parser: argparse.ArgumentParser, *, required: boo
         f"${PROVIDER_CONFIG_ENV}). Keys are referenced by file or environment variable, "
         "never written in the command line",
     )
+    add_key_file_option(parser)
 
 
 def provider_config_path(args: argparse.Namespace) -> Path | None:
@@ -71,25 +99,32 @@ def provider_config_path(args: argparse.Namespace) -> Path | None:
     return Path(from_env) if from_env else None
 
 
-def load_provider(path: Path, client: DynamoDBClient | None = None) -> MaterialsProvider:
+def load_provider(
+    path: Path,
+    client: DynamoDBClient | None = None,
+    *,
+    allow_insecure_key_file: bool = False,
+) -> MaterialsProvider:
     """Build the materials provider described by the JSON config file at ``path``.
 
     A ``most-recent`` config without its own ``dynamodb_endpoint_url`` uses ``client`` (the
-    command's ``--endpoint-url``/``--region`` connection) for its meta table.
+    command's ``--endpoint-url``/``--region`` connection) for its meta table. A secret key
+    file that its group or others can read is refused unless ``allow_insecure_key_file``.
     """
-    if not path.is_file():
-        raise ConfigurationError(f"provider config file not found: {path}")
     # Imported here: the maintenance layer pulls in providers that the other subcommands
     # (keygen, demo) do not need.
-    from ..maintenance import provider_from_config
+    from ..maintenance import KeyFilePolicy, provider_from_config, read_provider_config
 
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read the provider config file {path}") from exc
-    if isinstance(config, dict) and "dynamodb_endpoint_url" not in config:
-        return provider_from_config(str(path), dynamodb_client=client)
-    return provider_from_config(str(path))
+    if not path.exists():
+        raise ConfigurationError(f"provider config file not found: {path}")
+    config = read_provider_config(path)
+    policy: KeyFilePolicy = "warn" if allow_insecure_key_file else "refuse"
+    return provider_from_config(
+        config,
+        base_dir=path.resolve().parent,
+        dynamodb_client=client if "dynamodb_endpoint_url" not in config else None,
+        insecure_key_files=policy,
+    )
 
 
 def _is_loopback(url: str | None) -> bool:
@@ -133,5 +168,8 @@ def dynamodb_client(args: argparse.Namespace) -> DynamoDBClient:
     import boto3
 
     kwargs = client_kwargs(getattr(args, "endpoint_url", None), getattr(args, "region", None))
-    client: DynamoDBClient = boto3.client("dynamodb", **kwargs)
+    try:
+        client: DynamoDBClient = boto3.client("dynamodb", **kwargs)
+    except ValueError as exc:  # botocore: an endpoint it cannot use
+        raise ConfigurationError(f"--endpoint-url is not usable: {exc}") from exc
     return client

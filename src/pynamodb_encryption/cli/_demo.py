@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +26,15 @@ from ..core import MATERIAL_DESCRIPTION_ATTRIBUTE, SIGNATURE_ATTRIBUTE, CryptoAc
 from ..core._md import decode_material_description
 from ..errors import ConfigurationError, SignatureVerificationError
 from ._common import client_kwargs
-from ._output import describe_value, dump_json, jsonable_item, render_table
+from ._output import (
+    Document,
+    Table,
+    describe_value,
+    dump_json,
+    jsonable_item,
+    print_document,
+    render_plain,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -267,6 +274,11 @@ def _rows(item: Mapping[str, Any], actions: Mapping[str, str]) -> list[list[str]
 
 
 def render_text(report: DemoReport) -> str:
+    """The human-readable demo output, as plain text."""
+    return render_plain(demo_document(report))
+
+
+def demo_document(report: DemoReport) -> Document:
     """The human-readable demo output: one table per item, then the tampering results."""
     where = (
         f"embedded DynamoDB + KMS API (moto, in this process) at {report.endpoint}"
@@ -274,7 +286,8 @@ def render_text(report: DemoReport) -> str:
         else f"DynamoDB API at {report.endpoint}"
     )
     headers = ("attribute", "protection", "value")
-    out = [
+    protection = frozenset({"protection"})
+    out: list[str | Table] = [
         "pynamodb-encryption demo",
         "",
         f"Server:   {where}",
@@ -284,19 +297,19 @@ def render_text(report: DemoReport) -> str:
         "          ssn, diagnosis = EncryptedAttribute, plan = SignedAttribute, ward = plain",
         "",
         "1. The item you save (plaintext, never leaves this process)",
-        render_table(headers, _rows(report.plaintext, report.actions)),
+        Table(headers, _rows(report.plaintext, report.actions), protection),
         "",
         "2. The raw item as DynamoDB stores it (read with a plain boto3 client)",
-        render_table(headers, _rows(report.stored, report.actions)),
+        Table(headers, _rows(report.stored, report.actions), protection),
         "",
         "   Material description (stored in the clear, tells a reader how to decrypt):",
-        render_table(
+        Table(
             ("entry", "value"),
             [[k, _short(v)] for k, v in sorted(report.material_description.items())],
         ),
         "",
         "3. The item read back: signature verified, values decrypted",
-        render_table(headers, _rows(report.read_back, report.actions)),
+        Table(headers, _rows(report.read_back, report.actions), protection),
         "",
         "4. Tampering with the stored item (a raw UpdateItem, bypassing the library)",
     ]
@@ -316,7 +329,7 @@ def render_text(report: DemoReport) -> str:
         "detection,",
         "and plain ones are not protected at all. Attribute names and keys stay visible.",
     ]
-    return "\n".join(out)
+    return out
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -360,7 +373,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         dump_json(report_json(report))
     else:
-        sys.stdout.write(render_text(report) + "\n")
+        print_document(demo_document(report))
     # The demo succeeds when the signed change was caught; anything else is a bug worth a
     # non-zero exit.
     caught = any(t.detected for t in report.tampering if t.attribute == SIGNED_TAMPER[0])

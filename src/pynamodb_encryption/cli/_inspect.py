@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import itertools
-import sys
-from collections.abc import Iterator, Mapping, Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core import (
@@ -29,17 +28,22 @@ from ..core import (
     SIGNATURE_ATTRIBUTE,
     AttributeActions,
     CryptoAction,
-    DecryptionMaterials,
-    EncryptionContext,
-    EncryptionMaterials,
-    ItemEncryptor,
+    ItemDescription,
     MaterialsProvider,
+    describe_item,
+)
+from ..core._describe import (
+    MAX_SEARCH_ATTRIBUTES,
+    candidate_actions,
+    legacy_provider_kind,
+    looks_encrypted,
+    verify_item,
+    with_verification,
 )
 from ..core._md import (
     MD_CONTENT_KEY_ALGORITHM,
     MD_ENCRYPTED_KEY,
     MD_KEY_WRAP_ALGORITHM,
-    MD_KMS_EC_ATTRIBUTES,
     MD_META_ID,
     MD_SIGNING_ALGORITHM,
     MD_SIGNING_KEY_ALGORITHM,
@@ -47,12 +51,7 @@ from ..core._md import (
     MaterialDescriptionError,
     decode_material_description,
 )
-from ..errors import (
-    ConfigurationError,
-    DecryptionError,
-    PynamoDBEncryptionError,
-    SignatureVerificationError,
-)
+from ..errors import ConfigurationError, PynamoDBEncryptionError
 from ._common import (
     add_aws_options,
     add_provider_config_option,
@@ -60,15 +59,54 @@ from ._common import (
     load_provider,
     provider_config_path,
 )
-from ._output import describe_value, dump_json, jsonable_item, jsonable_value, render_table
+from ._output import (
+    Document,
+    Table,
+    describe_value,
+    dump_json,
+    jsonable_item,
+    jsonable_value,
+    mask_value,
+    print_document,
+    render_plain,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-__all__ = ["ItemProtection", "analyze", "register"]
+__all__ = [
+    "MAX_SEARCH_ATTRIBUTES",
+    "ItemProtection",
+    "analyze",
+    "candidate_actions",
+    "provider_info",
+    "register",
+    "verify_and_decrypt",
+]
 
-#: Above this many candidate attributes the action search is refused (2**n candidates).
-MAX_SEARCH_ATTRIBUTES = 14
+EPILOG = """\
+examples:
+  what is stored in the clear (no keys needed):
+    pynamodb-encryption inspect --table orders --key order_id=o-1
+
+  verify and decrypt (values masked), composite key, against DynamoDB Local:
+    pynamodb-encryption inspect --table orders --key customer=c-9 --sort created=3 \\
+        --provider-config keys.json --endpoint-url http://127.0.0.1:8000
+
+  print the decrypted values too, as JSON:
+    pynamodb-encryption inspect --table orders --key order_id=o-1 \\
+        --provider-config keys.json --show-values --json
+
+exit codes: 0 read (and verified, with keys), 1 verification failed or an error.
+"""
+
+#: Explanations of the provider kinds, as named in config files and `ItemDescription`.
+_KIND_TEXT = {
+    "most-recent": "most-recent (keys from a meta store, wrapped per item)",
+    "aws-kms": "aws-kms (a KMS data key per item)",
+    "wrapped": "wrapped (a random content key per item, wrapped)",
+    "static": "static (the same raw keys for every item)",
+}
 
 _ACTION_NAMES = {
     "encrypt": CryptoAction.ENCRYPT_AND_SIGN,
@@ -93,6 +131,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Read one item and show its protection: which attributes are encrypted, "
         "signed or plain, the materials provider, algorithms, wrapped-key kind, material "
         "name and version. Nothing is decrypted unless a provider config is given.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--table", required=True, help="table name")
     parser.add_argument(
@@ -117,6 +157,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=tuple(_ACTION_NAMES),
         help="action of every other attribute (the model's default); giving any of these "
         "three options turns the search off",
+    )
+    parser.add_argument(
+        "--show-values",
+        action="store_true",
+        help="print decrypted values (by default they are masked: type and size only)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     add_aws_options(parser)
@@ -166,6 +211,8 @@ class ItemProtection:
     attributes: tuple[AttributeInfo, ...]
     verification: str
     error: str | None = None
+    #: The public description (`pynamodb_encryption.describe_item`) of the stored item.
+    description: ItemDescription | None = None
 
 
 def provider_info(description: Mapping[str, str]) -> ProviderInfo:
@@ -173,14 +220,7 @@ def provider_info(description: Mapping[str, str]) -> ProviderInfo:
     meta_id = description.get(MD_META_ID)
     wrap = description.get(MD_KEY_WRAP_ALGORITHM)
     env_key = description.get(MD_ENCRYPTED_KEY)
-    if meta_id is not None:
-        kind = "most-recent (keys from a meta store, wrapped per item)"
-    elif wrap == "kms" or MD_KMS_EC_ATTRIBUTES in description:
-        kind = "aws-kms (a KMS data key per item)"
-    elif env_key is not None:
-        kind = "wrapped (a random content key per item, wrapped)"
-    else:
-        kind = "static (the same raw keys for every item)"
+    kind = _KIND_TEXT[legacy_provider_kind(description)]
     name = version = None
     if meta_id is not None:
         raw_name, _, raw_version = meta_id.rpartition("#")
@@ -220,14 +260,6 @@ def provider_info(description: Mapping[str, str]) -> ProviderInfo:
     )
 
 
-def _looks_encrypted(value: Any) -> bool:
-    """A ``B`` value shaped like the format's ``IV (16) || AES-CBC ciphertext`` (>= 2 blocks)."""
-    if not isinstance(value, Mapping) or set(value) != {"B"}:
-        return False
-    size = len(bytes(value["B"]))
-    return size >= 32 and size % 16 == 0
-
-
 def _stored_type(value: Any) -> str:
     if isinstance(value, Mapping) and len(value) == 1:
         return str(next(iter(value)))
@@ -235,11 +267,45 @@ def _stored_type(value: Any) -> str:
 
 
 def _reserved(name: str) -> bool:
-    return name in (SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE)
+    return name in (SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE) or name.startswith(
+        "aws_dbe_"
+    )
+
+
+def _analyze_dbesdk(
+    item: Mapping[str, Any], described: ItemDescription, *, table: str, key_names: Sequence[str]
+) -> ItemProtection:
+    """A DB-ESDK item: the header's legend says which attributes are encrypted."""
+    attributes = []
+    for name in sorted(item):
+        if _reserved(name):
+            continue
+        value = item[name]
+        if described.certain:
+            encrypted = name in described.encrypted_attributes
+            protection = "encrypted + signed" if encrypted else "signed"
+        else:
+            protection = "encrypted, signed or plain (needs the configuration)"
+        attributes.append(
+            AttributeInfo(name, _stored_type(value), protection, described.certain, value)
+        )
+    return ItemProtection(
+        table=table,
+        key={n: item[n] for n in key_names if n in item},
+        signed=described.signed,
+        provider=None,
+        attributes=tuple(attributes),
+        verification="not checked (AWS Database Encryption SDK item)",
+        error=described.error,
+        description=described,
+    )
 
 
 def analyze(item: Mapping[str, Any], *, table: str, key_names: Sequence[str]) -> ItemProtection:
     """Describe an item's protection from what is stored in the clear only."""
+    described = describe_item(item)
+    if described.format == "dbesdk":
+        return _analyze_dbesdk(item, described, table=table, key_names=key_names)
     signed = SIGNATURE_ATTRIBUTE in item
     provider = None
     error = None
@@ -262,7 +328,7 @@ def analyze(item: Mapping[str, Any], *, table: str, key_names: Sequence[str]) ->
             protection, certain = "plain (the item is not signed)", True
         elif name in key_names:
             protection, certain = "key: signed or plain (keys are never encrypted)", False
-        elif can_encrypt and _looks_encrypted(value):
+        elif can_encrypt and looks_encrypted(value):
             protection, certain = "encrypted + signed (by its shape)", False
         else:
             protection, certain = "signed or plain (needs the key to tell)", False
@@ -275,52 +341,8 @@ def analyze(item: Mapping[str, Any], *, table: str, key_names: Sequence[str]) ->
         attributes=tuple(attributes),
         verification="not signed" if not signed else "not checked (no keys given)",
         error=error,
+        description=described,
     )
-
-
-class _FixedMaterials:
-    """A provider that answers every decryption request with materials fetched once.
-
-    The action search re-verifies one item many times; asking KMS or a meta store each time
-    would cost a network round trip per candidate.
-    """
-
-    def __init__(self, materials: DecryptionMaterials) -> None:
-        self._materials = materials
-
-    def encryption_materials(self, context: EncryptionContext) -> EncryptionMaterials:
-        raise ConfigurationError("inspect never encrypts")
-
-    def decryption_materials(self, context: EncryptionContext) -> DecryptionMaterials:
-        return self._materials
-
-
-def candidate_actions(
-    item: Mapping[str, Any], key_names: Sequence[str], *, can_encrypt: bool
-) -> Iterator[AttributeActions]:
-    """Attribute actions to try, most likely first.
-
-    Binary values shaped like ciphertext are taken as encrypted; every subset of the other
-    attributes is then tried as the signed set, largest first (keys and modelled attributes
-    are usually all signed).
-    """
-    names = [n for n in item if not _reserved(n)]
-    encrypted = {
-        n: CryptoAction.ENCRYPT_AND_SIGN
-        for n in names
-        if can_encrypt and n not in key_names and _looks_encrypted(item[n])
-    }
-    rest = sorted(n for n in names if n not in encrypted)
-    if len(rest) > MAX_SEARCH_ATTRIBUTES:
-        raise ConfigurationError(
-            f"too many attributes ({len(rest)}) to find the actions by search; give "
-            "--encrypt, --sign and --default-action"
-        )
-    for size in range(len(rest), -1, -1):
-        for signed in itertools.combinations(rest, size):
-            overrides = dict(encrypted)
-            overrides.update({n: CryptoAction.SIGN_ONLY for n in signed})
-            yield AttributeActions(CryptoAction.DO_NOTHING, overrides)
 
 
 def verify_and_decrypt(
@@ -335,81 +357,42 @@ def verify_and_decrypt(
     """Verify and decrypt ``item`` with ``provider``; returns the report completed."""
     if not report.signed:
         return report
-    body = {k: v for k, v in item.items() if not _reserved(k)}
-    description: dict[str, str] = {}
-    raw_md = item.get(MATERIAL_DESCRIPTION_ATTRIBUTE)
-    if isinstance(raw_md, Mapping) and "B" in raw_md:
-        description = decode_material_description(bytes(raw_md["B"]))
-    context = EncryptionContext(
+    outcome = verify_item(
+        item,
+        provider=provider,
         table_name=report.table,
         partition_key_name=partition_key,
         sort_key_name=sort_key,
-        attributes=MappingProxyType(body),
-        material_description=MappingProxyType(description),
+        attribute_actions=actions,
     )
-    materials = provider.decryption_materials(context)
-    fixed = _FixedMaterials(materials)
-    keys = [n for n in (partition_key, sort_key) if n is not None]
-    searched = actions is None
-    candidates: Iterator[AttributeActions] = (
-        iter([actions])
-        if actions is not None
-        else candidate_actions(item, keys, can_encrypt=MD_SYMMETRIC_MODE in description)
+    description = (
+        with_verification(report.description, outcome, provider=provider)
+        if report.description is not None
+        else None
     )
-    last_error: PynamoDBEncryptionError | None = None
-    for candidate in candidates:
-        encryptor = ItemEncryptor(
-            table_name=report.table,
-            partition_key_name=partition_key,
-            sort_key_name=sort_key,
-            attribute_actions=candidate,
-            materials_provider=fixed,
+    if isinstance(outcome, PynamoDBEncryptionError):
+        return dataclasses.replace(
+            report, verification="FAILED", error=str(outcome), description=description
         )
-        try:
-            plain = encryptor.decrypt(item)
-        except SignatureVerificationError as exc:
-            last_error = exc
-            continue
-        except DecryptionError as exc:
-            last_error = exc
-            if searched:
-                continue
-            break
-        effective = encryptor.attribute_actions
-        attributes = tuple(
-            AttributeInfo(
-                a.name,
-                a.stored_type,
-                _PROTECTION[effective.action(a.name)],
-                True,
-                a.stored,
-                plain.get(a.name),
-            )
-            for a in report.attributes
+    effective = outcome.actions
+    attributes = tuple(
+        AttributeInfo(
+            a.name,
+            a.stored_type,
+            _PROTECTION[effective.action(a.name)],
+            True,
+            a.stored,
+            outcome.plaintext.get(a.name),
         )
-        how = "found by search" if searched else "as given"
-        return ItemProtection(
-            table=report.table,
-            key=report.key,
-            signed=True,
-            provider=report.provider,
-            attributes=attributes,
-            verification=f"signature verified, values decrypted (actions {how})",
-        )
-    message = str(last_error) if last_error is not None else "no candidate actions"
-    if searched:
-        message = (
-            "no set of signed attributes matches the signature: wrong keys, or the item was "
-            f"changed ({message})"
-        )
-    return ItemProtection(
-        table=report.table,
-        key=report.key,
-        signed=True,
-        provider=report.provider,
-        attributes=report.attributes,
-        verification="FAILED",
-        error=message,
+        for a in report.attributes
+    )
+    how = "found by search" if outcome.searched else "as given"
+    return dataclasses.replace(
+        report,
+        attributes=attributes,
+        verification=f"signature verified, values decrypted (actions {how})",
+        error=None,
+        description=description,
     )
 
 
@@ -492,21 +475,65 @@ def run(args: argparse.Namespace) -> int:
     actions = explicit_actions(args)
     config = provider_config_path(args)
     client = dynamodb_client(args)
-    provider = load_provider(config, client) if config is not None else None
+    provider = (
+        load_provider(config, client, allow_insecure_key_file=args.allow_insecure_key_file)
+        if config is not None
+        else None
+    )
     item, partition, sort = _fetch(client, args)
     keys = [n for n in (partition, sort) if n is not None]
     report = analyze(item, table=args.table, key_names=keys)
     if actions is not None and provider is None:
         report = _apply_actions(report, actions.with_index_keys(keys))
-    if provider is not None:
-        report = verify_and_decrypt(
-            item, report, provider=provider, partition_key=partition, sort_key=sort, actions=actions
-        )
+    if provider is not None and config is not None:
+        mismatch = kind_mismatch(report.description, config)
+        if mismatch is not None:
+            report = dataclasses.replace(report, verification="FAILED", error=mismatch)
+        else:
+            report = verify_and_decrypt(
+                item,
+                report,
+                provider=provider,
+                partition_key=partition,
+                sort_key=sort,
+                actions=actions,
+            )
     if args.json:
-        dump_json(report_json(report))
+        dump_json(report_json(report, show_values=args.show_values))
     else:
-        sys.stdout.write(render_text(report) + "\n")
+        print_document(document(report, show_values=args.show_values))
     return 1 if report.verification == "FAILED" else 0
+
+
+def kind_mismatch(description: ItemDescription | None, config: Path) -> str | None:
+    """Why a config of another provider kind cannot read the item (None: kinds agree).
+
+    A key-rotation config holds providers of any kind, so it is never a mismatch.
+    """
+    from ..maintenance import read_provider_config
+
+    if description is None:
+        return None
+    if description.format == "dbesdk":
+        return (
+            "the item is in the AWS Database Encryption SDK format (written with "
+            f"{description.provider_kind or 'an unknown'} keyring); a provider config of the "
+            "legacy format cannot verify it"
+        )
+    wanted = read_provider_config(config).get("provider")
+    written = description.provider_kind
+    if description.format != "legacy" or written is None or wanted in (None, "key-rotation"):
+        return None
+    if wanted == written:
+        return None
+    detail = ""
+    if description.material_name is not None:
+        version = description.material_version
+        detail = f" (material {description.material_name!r}, version {version})"
+    return (
+        f"the item was written by a {written!r} provider{detail}, but {config} describes a "
+        f"{wanted!r} provider: inspect it with a {written!r} config"
+    )
 
 
 def _apply_actions(report: ItemProtection, actions: AttributeActions) -> ItemProtection:
@@ -527,13 +554,21 @@ def _apply_actions(report: ItemProtection, actions: AttributeActions) -> ItemPro
     )
 
 
-def render_text(report: ItemProtection) -> str:
-    """Tables for humans."""
+def render_text(report: ItemProtection, *, show_values: bool = False) -> str:
+    """Tables for humans, as plain text."""
+    return render_plain(document(report, show_values=show_values))
+
+
+def document(report: ItemProtection, *, show_values: bool = False) -> Document:
+    """The text report: the item, its materials, its attributes, the signature's status."""
     key_text = ", ".join(f"{n}={describe_value(v)}" for n, v in report.key.items())
-    lines = [f"Table: {report.table}    Item: {key_text}", ""]
+    parts: list[str | Table] = [f"Table: {report.table}    Item: {key_text}", ""]
     info = report.provider
-    if info is None:
-        lines.append(
+    description = report.description
+    if description is not None and description.format == "dbesdk":
+        parts.append(Table(("DB-ESDK header", "value"), _dbesdk_rows(description)))
+    elif info is None:
+        parts.append(
             "Protection: none (no material description: the item was written without encryption)"
             if not report.signed
             else "Protection: signed, but the material description is missing or malformed"
@@ -544,7 +579,7 @@ def render_text(report: ItemProtection) -> str:
             ["signing algorithm", info.signing_algorithm or "-"],
             [
                 "content encryption",
-                " ".join(x for x in (info.content_algorithm, info.symmetric_mode) if x) or "-",
+                (description.content_algorithm if description is not None else None) or "-",
             ],
             ["wrapped key", info.wrapped_key or "none (no per-item key)"],
         ]
@@ -554,9 +589,11 @@ def render_text(report: ItemProtection) -> str:
             version = "?" if info.material_version is None else str(info.material_version)
             rows.append(["material name", info.material_name])
             rows.append(["material version", version])
+        if description is not None and description.kms_key_id is not None:
+            rows.append(["KMS key", description.kms_key_id])
         rows.extend([k, _short(v)] for k, v in info.extra.items())
-        lines.append(render_table(("material description", "value"), rows))
-    lines.append("")
+        parts.append(Table(("material description", "value"), rows))
+    parts.append("")
     decrypted = any(a.decrypted is not None for a in report.attributes)
     headers = ["attribute", "type", "protection", "stored value"]
     if decrypted:
@@ -565,21 +602,45 @@ def render_text(report: ItemProtection) -> str:
     for a in report.attributes:
         row = [a.name, a.stored_type, a.protection, describe_value(a.stored)]
         if decrypted:
-            row.append(_describe_plaintext(a.decrypted))
+            row.append(_describe_plaintext(a.decrypted, show_values=show_values))
         rows2.append(row)
-    lines.append(render_table(headers, rows2))
-    lines.append("")
-    lines.append(f"Signature: {report.verification}")
+    parts.append(Table(headers, rows2, emphasis=frozenset({"protection"})))
+    parts.append("")
+    parts.append(f"Signature: {report.verification}")
+    if decrypted and not show_values:
+        parts.append("Values: masked (--show-values prints them)")
     if report.error:
-        lines.append(f"Error: {report.error}")
-    return "\n".join(lines)
+        parts.append(f"Error: {report.error}")
+    return parts
 
 
-def _describe_plaintext(value: Any) -> str:
-    """A decrypted value for the terminal; binary plaintext shows its size only, since it is
-    often key material (a meta store's items hold keys)."""
+def _dbesdk_rows(description: ItemDescription) -> list[list[str]]:
+    rows = [
+        ["format", "AWS Database Encryption SDK"],
+        ["keyring", description.provider_kind or "-"],
+        ["signing algorithm", description.signing_algorithm or "-"],
+        ["content encryption", description.content_algorithm or "-"],
+    ]
+    for label, value in (
+        ("KMS key", description.kms_key_id),
+        ("branch key id", description.material_name),
+        ("branch key version", description.branch_key_version),
+        ("raw key", description.key_name),
+    ):
+        if value is not None:
+            rows.append([label, value])
+    if description.certain:
+        rows.append(["encrypted", ", ".join(sorted(description.encrypted_attributes)) or "none"])
+    return rows
+
+
+def _describe_plaintext(value: Any, *, show_values: bool = False) -> str:
+    """A decrypted value for the terminal: masked unless asked for. Binary plaintext shows its
+    size only even then, since it is often key material (a meta store's items hold keys)."""
     if value is None:
         return ""
+    if not show_values:
+        return mask_value(value)
     if isinstance(value, Mapping) and set(value) == {"B"}:
         return f"<{len(bytes(value['B']))} bytes, not shown>"
     return describe_value(value)
@@ -589,10 +650,12 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
-def report_json(report: ItemProtection) -> dict[str, Any]:
-    """The ``--json`` document."""
+def report_json(report: ItemProtection, *, show_values: bool = False) -> dict[str, Any]:
+    """The ``--json`` document; decrypted values are masked unless ``show_values``."""
     info = report.provider
     return {
+        "description": None if report.description is None else description_json(report.description),
+        "values_shown": show_values,
         "table": report.table,
         "key": jsonable_item(report.key),
         "signed": report.signed,
@@ -619,8 +682,24 @@ def report_json(report: ItemProtection) -> dict[str, Any]:
                 "protection": a.protection,
                 "certain": a.certain,
                 "stored": jsonable_value(a.stored),
-                "decrypted": None if a.decrypted is None else jsonable_value(a.decrypted),
+                "decrypted": None
+                if a.decrypted is None or not show_values
+                else jsonable_value(a.decrypted),
+                "decrypted_masked": None if a.decrypted is None else mask_value(a.decrypted),
             }
             for a in report.attributes
         ],
     }
+
+
+def description_json(description: ItemDescription) -> dict[str, Any]:
+    """An `ItemDescription` as JSON (sets as sorted lists)."""
+    data: dict[str, Any] = {}
+    for item in dataclasses.fields(description):
+        value = getattr(description, item.name)
+        if isinstance(value, frozenset):
+            value = sorted(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        data[item.name] = value
+    return data

@@ -9,7 +9,6 @@ provider's config, or a ``most-recent`` config whose ``meta_provider``, ``meta_t
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from ._common import (
     dynamodb_client,
     provider_config_path,
 )
-from ._output import Progress, dump_json, render_table
+from ._output import Progress, Table, dump_json, print_document
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -73,27 +72,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigurationError(f"provider config file not found: {path}") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read the provider config file {path}") from exc
-    if not isinstance(data, dict):
-        raise ConfigurationError("the provider config must be a JSON object")
-    return data
+    from ..maintenance import read_provider_config
+
+    if not path.exists():
+        raise ConfigurationError(f"provider config file not found: {path}")
+    return dict(read_provider_config(path))
 
 
-def _meta_provider(path: Path, config: dict[str, Any], client: DynamoDBClient) -> MaterialsProvider:
+def _meta_provider(
+    path: Path, config: dict[str, Any], client: DynamoDBClient, *, allow_insecure: bool
+) -> MaterialsProvider:
     from ..maintenance import provider_from_config
 
     folder = path.resolve().parent
+    policy: Any = "warn" if allow_insecure else "refuse"
     if config.get("provider") == "most-recent":
         nested = config.get("meta_provider")
         if not isinstance(nested, dict):
             raise ConfigurationError("config field 'meta_provider' is required")
-        return provider_from_config(nested, base_dir=folder, dynamodb_client=client)
-    return provider_from_config(config, base_dir=folder, dynamodb_client=client)
+        return provider_from_config(
+            nested, base_dir=folder, dynamodb_client=client, insecure_key_files=policy
+        )
+    return provider_from_config(
+        config, base_dir=folder, dynamodb_client=client, insecure_key_files=policy
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
                     "creating a material version needs --provider-config (the meta provider)"
                 )
             result["material"] = material
-            result["version"] = _store(path, config, client, table).new_version(material)
+            result["version"] = _store(path, config, client, table, args).new_version(material)
         _print(result, args.json, _created_text)
         return 0
 
@@ -138,17 +140,25 @@ def run(args: argparse.Namespace) -> int:
             "new-version needs --provider-config (or $PYNAMODB_ENCRYPTION_PROVIDER_CONFIG): "
             "the meta provider encrypts the new keys"
         )
-    version = _store(path, config, client, table).new_version(material)
+    version = _store(path, config, client, table, args).new_version(material)
     _print({"table": table, "material": material, "version": version}, args.json, _version_text)
     return 0
 
 
-def _store(path: Path, config: dict[str, Any], client: DynamoDBClient, table: str) -> Any:
+def _store(
+    path: Path,
+    config: dict[str, Any],
+    client: DynamoDBClient,
+    table: str,
+    args: argparse.Namespace,
+) -> Any:
     from ..providers import MetaStore
 
     return MetaStore(
         table_name=table,
-        materials_provider=_meta_provider(path, config, client),
+        materials_provider=_meta_provider(
+            path, config, client, allow_insecure=args.allow_insecure_key_file
+        ),
         dynamodb_client=client,
     )
 
@@ -212,7 +222,7 @@ def _list(client: DynamoDBClient, table: str, material: str | None, *, as_json: 
         sys.stdout.write(f"material {material!r} has no version in {table!r}\n")
         return 0
     rows = [[m["material"], str(m["current"]), _ranges(m["versions"])] for m in materials]
-    sys.stdout.write(render_table(("material", "current (max) version", "versions"), rows) + "\n")
+    print_document([Table(("material", "current (max) version", "versions"), rows)])
     return 0
 
 

@@ -10,14 +10,20 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
 
 __all__ = [
+    "Document",
     "Progress",
+    "Table",
     "describe_value",
     "dump_json",
     "jsonable_item",
     "jsonable_value",
+    "mask_value",
+    "print_document",
+    "render_plain",
     "render_table",
 ]
 
@@ -56,6 +62,22 @@ def describe_value(value: Any) -> str:
     if tag == "NULL":
         return "null"
     return _cut(f"{tag} " + json.dumps(jsonable_value(value)[tag], ensure_ascii=False))
+
+
+def mask_value(value: Any) -> str:
+    """A decrypted value with its content hidden: its type and size only."""
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return "***"
+    ((tag, inner),) = value.items()
+    if tag == "S":
+        size = f", {len(inner)} chars"
+    elif tag == "B":
+        size = f", {len(bytes(inner))} bytes"
+    elif tag in ("L", "M", "SS", "NS", "BS"):
+        size = f", {len(inner)} {'entries' if tag == 'M' else 'items'}"
+    else:
+        size = ""
+    return f"*** ({tag}{size})"
 
 
 def jsonable_value(value: Any) -> Any:
@@ -102,6 +124,85 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     lines.extend(line(row) for row in body)
     lines.append(rule)
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table of a `Document`; ``emphasis`` names the columns coloured by their words."""
+
+    headers: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    emphasis: frozenset[str] = field(default_factory=frozenset)
+
+
+#: Lines of text and tables, rendered as plain text (pipes) or through rich (terminals).
+Document = Sequence["str | Table"]
+
+#: Words that colour a cell, in order of precedence (rich only; plain text is unchanged).
+_STYLES = (
+    ("FAILED", "bold red"),
+    ("not detected", "yellow"),
+    ("DETECTED", "bold green"),
+    ("encrypt", "green"),
+    ("verified", "green"),
+    ("plain", "yellow"),
+    ("not checked", "yellow"),
+    ("sign", "cyan"),
+    ("***", "dim"),
+)
+
+
+def style_of(text: str) -> str | None:
+    """The rich style for a cell or status text, from the words in it."""
+    for word, style in _STYLES:
+        if word in text:
+            return style
+    return None
+
+
+def render_plain(document: Document) -> str:
+    """The document as plain text with ASCII tables (pipes, files, no rich)."""
+    parts = [
+        part if isinstance(part, str) else render_table(part.headers, part.rows)
+        for part in document
+    ]
+    return "\n".join(parts)
+
+
+def print_document(document: Document, stream: IO[str] | None = None) -> None:
+    """Print ``document``: through rich on a terminal (colour, width), plain text otherwise."""
+    from ._term import stdout_console
+
+    out = stream if stream is not None else sys.stdout
+    console = stdout_console(out)
+    if console is None:
+        out.write(render_plain(document) + "\n")
+        return
+    from rich import box
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    for part in document:
+        if isinstance(part, str):
+            label, sep, rest = part.partition(": ")
+            style = style_of(rest) if sep else None
+            if sep and label and " " not in label.strip():
+                text = Text(label + sep, style="bold")
+                text.append(rest, style=style or "")
+                console.print(text)
+            else:
+                console.print(Text(part, style=style or ""))
+            continue
+        table = RichTable(box=box.ROUNDED, header_style="bold", show_lines=False)
+        for header in part.headers:
+            table.add_column(header, overflow="fold")
+        for row in part.rows:
+            cells = [
+                Text(cell, style=(style_of(cell) or "") if header in part.emphasis else "")
+                for header, cell in zip(part.headers, row, strict=True)
+            ]
+            table.add_row(*cells)
+        console.print(table)
 
 
 class Progress:

@@ -13,18 +13,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..core import AttributeActions, CryptoAction, MaterialsProvider
 from ..errors import ConfigurationError
 from ..maintenance import (
+    Checkpoint,
     CryptoConfig,
     CurrentCheck,
     ReencryptJob,
     ReencryptOptions,
-    ReencryptProgress,
     ReencryptReport,
     UnsignedItemPolicy,
     current_check_for_config,
@@ -34,12 +33,16 @@ from ..maintenance import (
     same_material_description,
     verify_only,
 )
-from ._common import add_aws_options, dynamodb_client, load_provider
-from ._output import dump_json, render_table
+from ._common import add_aws_options, add_key_file_option, dynamodb_client, load_provider
+from ._main import verbosity
+from ._output import Document, Table, dump_json, print_document, render_plain
+from ._progress import JobProgress, ProgressMode
+from ._term import hint_missing_rich, is_terminal, rich_available
 
 __all__ = [
-    "ProgressLine",
+    "EXIT_WORK_PENDING",
     "actions_from_args",
+    "exit_code",
     "load_model",
     "register",
     "render_report",
@@ -53,6 +56,28 @@ _ACTIONS = {
 }
 _CHECKS = {"description": same_material_description, "verify": verify_only}
 _AUTO = "auto"
+#: DynamoDB's bounds on a parallel scan's TotalSegments.
+MAX_SEGMENTS = 1_000_000
+#: Exit code of a dry run that found items to re-encrypt (0: nothing to do).
+EXIT_WORK_PENDING = 3
+
+EPILOG = """\
+examples:
+  rotate static keys, 4 parallel segments, resumable:
+    pynamodb-encryption reencrypt --table orders --old-provider-config old.json \\
+        --new-provider-config new.json --new-sign status --checkpoint orders.ckpt --segments 4
+
+  adopt a plaintext table (encrypt every item that is not signed yet):
+    pynamodb-encryption reencrypt --table orders --new-provider-config new.json \\
+        --plaintext adopt --max-items-per-second 200
+
+  take the table, keys and actions from a model; only report what would change:
+    pynamodb-encryption reencrypt --model app.models:Order --old-provider-config old.json \\
+        --dry-run
+
+exit codes: 0 done (or a dry run with nothing to do), 1 failures or not finished,
+3 a dry run found items to re-encrypt, 130 interrupted.
+"""
 #: Failed keys printed in the text report (all are in --json).
 _TEXT_FAILURES = 20
 
@@ -66,10 +91,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "configuration, encrypt it with the new one and write it back on condition that it "
         "did not change meanwhile. Items already current are skipped, so a second run does "
         "nothing. Exit code 0 when every item is current, 1 when some failed or the job "
-        "did not finish (the report lists their keys), 130 when interrupted.",
-        epilog="Example: pynamodb-encryption reencrypt --table orders "
-        "--old-provider-config old.json --new-provider-config new.json "
-        "--sign status --checkpoint orders.ckpt --segments 4",
+        "did not finish (the report lists their keys), 3 when --dry-run found items to "
+        "re-encrypt, 130 when interrupted.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--table", help="table to re-encrypt (required unless --model is given)")
     parser.add_argument(
@@ -91,6 +116,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         help="provider config to encrypt with (required unless the new actions do nothing)",
     )
+    add_key_file_option(parser)
     for side in ("new", "old"):
         group = parser.add_argument_group(
             f"{side} attribute actions"
@@ -131,7 +157,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run_group = parser.add_argument_group("running the job")
     run_group.add_argument(
-        "--segments", type=_positive_int, default=1, help="parallel scan segments (default 1)"
+        "--segments",
+        type=_segments,
+        default=1,
+        metavar="N",
+        help=f"parallel scan segments, 1 to {MAX_SEGMENTS:,} (default 1)",
     )
     run_group.add_argument(
         "--page-size", type=_positive_int, default=250, help="items per scan page (default 250)"
@@ -163,10 +193,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     progress = run_group.add_mutually_exclusive_group()
     progress.add_argument(
-        "--progress", dest="progress", action="store_true", default=None, help="always draw"
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="draw the live bar even when stderr is not a terminal",
     )
     progress.add_argument(
-        "--no-progress", dest="progress", action="store_false", help="never draw the bar"
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no bar and no status lines",
+    )
+    run_group.add_argument(
+        "--log-interval",
+        type=_positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="when stderr is not a terminal (CI, Kubernetes, nohup), print a status line "
+        "every SECONDS (default 30)",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     add_aws_options(parser)
@@ -180,6 +225,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError("must be a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _segments(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_SEGMENTS:
+        raise argparse.ArgumentTypeError(f"DynamoDB allows at most {MAX_SEGMENTS:,} segments")
     return value
 
 
@@ -217,52 +269,12 @@ def actions_from_args(args: argparse.Namespace, side: str) -> AttributeActions |
     return AttributeActions(_ACTIONS[default or "encrypt"], overrides)
 
 
-class ProgressLine:
-    """A one-line progress display on stderr: done/estimate, items/s and outcome counts.
-
-    Silent when stderr is not a terminal, unless forced; redraws at most five times a second.
-    """
-
-    def __init__(self, *, stream: IO[str] | None = None, enabled: bool | None = None) -> None:
-        self._stream = stream if stream is not None else sys.stderr
-        isatty = getattr(self._stream, "isatty", None)
-        self._enabled = enabled if enabled is not None else bool(isatty and isatty())
-        self._last = 0.0
-        self._drawn = False
-        self._latest: ReencryptProgress | None = None
-
-    def __call__(self, progress: ReencryptProgress) -> None:
-        self._latest = progress
-        now = time.monotonic()
-        if self._enabled and now - self._last >= 0.2:
-            self._last = now
-            self._draw(progress)
-
-    def _draw(self, p: ReencryptProgress) -> None:
-        total = p.estimated_total
-        if total:
-            fraction = min(1.0, p.scanned / total)
-            filled = int(fraction * 24)
-            head = f"[{'#' * filled}{'-' * (24 - filled)}] {p.scanned}/~{total}"
-        else:
-            head = f"{p.scanned} items"
-        text = (
-            f"\r{head} {p.items_per_second:,.0f} items/s | re-encrypted {p.reencrypted} "
-            f"current {p.already_current} skipped {p.skipped} failed {p.failed}"
-        )
-        self._stream.write(text)
-        self._stream.flush()
-        self._drawn = True
-
-    def close(self) -> None:
-        if self._enabled and self._latest is not None:
-            self._draw(self._latest)
-        if self._drawn:
-            self._stream.write("\n")
-            self._stream.flush()
-
-
 def render_report(report: ReencryptReport, *, checkpoint: Path | None = None) -> str:
+    """The text report as plain text: a counts table, then the keys of failed items."""
+    return render_plain(report_document(report, checkpoint=checkpoint))
+
+
+def report_document(report: ReencryptReport, *, checkpoint: Path | None = None) -> Document:
     """The text report: a counts table, then the keys of failed items."""
     verb = "would re-encrypt" if report.dry_run else "re-encrypted"
     rows = [
@@ -280,13 +292,13 @@ def render_report(report: ReencryptReport, *, checkpoint: Path | None = None) ->
     title = f"reencrypt {report.table_name}" + (" (dry run)" if report.dry_run else "")
     if report.resumed:
         title += " (resumed from checkpoint)"
-    lines = [title, render_table(("", "count"), rows)]
+    lines: list[str | Table] = [title, Table(("", "count"), rows)]
     if report.failures:
         lines.append("failed items:")
         failure_rows = [
             (_key_text(f.key), f.error, f.reason) for f in report.failures[:_TEXT_FAILURES]
         ]
-        lines.append(render_table(("key", "error", "reason"), failure_rows))
+        lines.append(Table(("key", "error", "reason"), failure_rows))
         hidden = report.failed - len(failure_rows)
         if hidden > 0:
             lines.append(f"... and {hidden} more (use --json for the listed ones)")
@@ -297,7 +309,9 @@ def render_report(report: ReencryptReport, *, checkpoint: Path | None = None) ->
             lines.append(f"not finished: rerun the same command to resume from {checkpoint}")
         else:
             lines.append("not finished: rerun the command (use --checkpoint to resume)")
-    return "\n".join(lines)
+    if report.dry_run and report.reencrypted and report.ok:
+        lines.append(f"dry run: {report.reencrypted} item(s) to re-encrypt (exit code 3)")
+    return lines
 
 
 def _key_text(key: Any) -> str:
@@ -308,11 +322,13 @@ def _key_text(key: Any) -> str:
     return " ".join(parts)
 
 
-def _provider(path: Path | None, client: Any, option: str) -> MaterialsProvider | None:
+def _provider(
+    path: Path | None, client: Any, option: str, *, allow_insecure: bool
+) -> MaterialsProvider | None:
     if path is None:
         return None
     try:
-        return load_provider(path, client)
+        return load_provider(path, client, allow_insecure_key_file=allow_insecure)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{option}: {exc.message}") from exc
 
@@ -339,6 +355,13 @@ def load_model(spec: str) -> type[Any]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigurationError(f"--model: cannot import module {module_name!r}") from exc
+    except Exception as exc:  # the user's module failed while importing: say where
+        where = ""
+        if isinstance(exc, SyntaxError) and exc.lineno is not None:
+            where = f" (line {exc.lineno})"
+        raise ConfigurationError(
+            f"--model: importing {module_name!r} raised {type(exc).__name__}{where}"
+        ) from exc
     model = getattr(module, class_name, None)
     if not isinstance(model, type):
         raise ConfigurationError(f"--model: {module_name!r} has no class {class_name!r}")
@@ -347,8 +370,13 @@ def load_model(spec: str) -> type[Any]:
 
 def _job(args: argparse.Namespace, client: Any) -> ReencryptJob:
     given_new_actions = actions_from_args(args, "new")
-    old_provider = _provider(args.old_provider_config, client, "--old-provider-config")
-    new_provider = _provider(args.new_provider_config, client, "--new-provider-config")
+    insecure = args.allow_insecure_key_file
+    old_provider = _provider(
+        args.old_provider_config, client, "--old-provider-config", allow_insecure=insecure
+    )
+    new_provider = _provider(
+        args.new_provider_config, client, "--new-provider-config", allow_insecure=insecure
+    )
     plaintext = UnsignedItemPolicy(args.plaintext)
     if args.model is not None:
         if given_new_actions is not None:
@@ -389,7 +417,13 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of ``pynamodb-encryption reencrypt``."""
     client = dynamodb_client(args)
     job = _job(args, client)
-    line = ProgressLine(enabled=args.progress)
+    display = JobProgress(
+        table=job.table_name,
+        mode=progress_mode(args),
+        prior=_checkpointed_items(args, job.table_name),
+        interval=args.log_interval,
+        force_terminal=bool(args.progress),
+    )
     options = ReencryptOptions(
         segments=args.segments,
         page_size=args.page_size,
@@ -398,18 +432,56 @@ def run(args: argparse.Namespace) -> int:
         max_capacity_per_second=args.max_capacity_per_second,
         dry_run=args.dry_run,
         max_reported_failures=args.max_failures,
-        progress=line,
+        progress=display if display.mode != "off" else None,
     )
+    display.start()
     try:
         report = reencrypt_table(client, job, options)
     except KeyboardInterrupt:
-        line.close()
+        display.close(final=False)
         if args.checkpoint is not None:
             sys.stderr.write(f"stopped: rerun the same command to resume from {args.checkpoint}\n")
         raise
-    line.close()
+    except BaseException:
+        display.close(final=False, emit=False)
+        raise
+    display.close()
     if args.json:
         dump_json(report.to_dict())
     else:
-        sys.stdout.write(render_report(report, checkpoint=args.checkpoint) + "\n")
-    return 0 if report.ok else 1
+        print_document(report_document(report, checkpoint=args.checkpoint))
+    return exit_code(report)
+
+
+def progress_mode(args: argparse.Namespace) -> ProgressMode:
+    """bar on a terminal (or with --progress), status lines elsewhere, off when asked."""
+    if args.progress is False:
+        return "off"
+    if args.progress is None and verbosity(args) < 0:
+        return "off"
+    if args.progress or is_terminal(sys.stderr):
+        if rich_available():
+            return "bar"
+        hint_missing_rich()
+        return "line"
+    return "lines"
+
+
+def _checkpointed_items(args: argparse.Namespace, table: str) -> int:
+    """Items a checkpoint already counts (0 for a new job; the job reports a bad file)."""
+    if args.checkpoint is None or args.dry_run or not Path(args.checkpoint).is_file():
+        return 0
+    try:
+        checkpoint = Checkpoint.open(args.checkpoint, table_name=table, segments=args.segments)
+    except ConfigurationError:
+        return 0
+    return sum(checkpoint.state(s).items for s in range(args.segments))
+
+
+def exit_code(report: ReencryptReport) -> int:
+    """0 done, 1 failed or unfinished, 3 a dry run that found work (`EXIT_WORK_PENDING`)."""
+    if not report.ok:
+        return 1
+    if report.dry_run and report.reencrypted:
+        return EXIT_WORK_PENDING
+    return 0

@@ -4,6 +4,7 @@ No I/O here and no import of boto3 or PynamoDB (checked by import-linter).
 """
 
 from ._actions import AttributeActions, CryptoAction
+from ._describe import ItemDescription, describe_item
 from ._encryptor import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -30,6 +31,7 @@ __all__ = [
     "DecryptionMaterials",
     "EncryptionContext",
     "EncryptionMaterials",
+    "ItemDescription",
     "ItemEncryptor",
     "ItemEncryptorProtocol",
     "LegacyPolicy",
@@ -42,6 +44,7 @@ __all__ = [
     "Verifier",
     "decrypt_item",
     "decrypt_python_item",
+    "describe_item",
     "encrypt_item",
     "encrypt_python_item",
 ]

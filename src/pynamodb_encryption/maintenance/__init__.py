@@ -2,7 +2,15 @@
 rotation and re-encryption of live tables."""
 
 from ._checkpoint import Checkpoint, SegmentState
-from ._config import current_check_for_config, load_key, provider_from_config
+from ._config import (
+    InsecureKeyFileWarning,
+    KeyFilePolicy,
+    current_check_for_config,
+    load_key,
+    provider_config_schema,
+    provider_from_config,
+    read_provider_config,
+)
 from ._ratelimit import TokenBucket
 from ._reencrypt import (
     VOLATILE_DESCRIPTION_KEYS,
@@ -29,7 +37,9 @@ __all__ = [
     "Checkpoint",
     "CryptoConfig",
     "CurrentCheck",
+    "InsecureKeyFileWarning",
     "ItemFailure",
+    "KeyFilePolicy",
     "KeyRotationProvider",
     "KmsKeyCheck",
     "ReencryptJob",
@@ -44,7 +54,9 @@ __all__ = [
     "job_for_model",
     "key_to_json",
     "load_key",
+    "provider_config_schema",
     "provider_from_config",
+    "read_provider_config",
     "reencrypt_table",
     "same_material_description",
     "verify_only",

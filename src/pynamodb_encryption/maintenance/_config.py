@@ -31,11 +31,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
+import difflib
+import functools
 import json
 import os
-from collections.abc import Mapping
+import stat
+import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..core import MaterialsProvider, RsaPrivateKey, RsaPublicKey, SymmetricKey
 from ..errors import ConfigurationError, PynamoDBEncryptionError
@@ -47,7 +52,16 @@ from ..providers import (
     WrappedMaterialsProvider,
 )
 
-__all__ = ["PROVIDER_KINDS", "current_check_for_config", "load_key", "provider_from_config"]
+__all__ = [
+    "PROVIDER_KINDS",
+    "InsecureKeyFileWarning",
+    "KeyFilePolicy",
+    "current_check_for_config",
+    "load_key",
+    "provider_config_schema",
+    "provider_from_config",
+    "read_provider_config",
+]
 
 PROVIDER_KINDS = ("static", "wrapped", "aws-kms", "most-recent", "key-rotation")
 
@@ -59,40 +73,31 @@ _KEY_FIELDS = (
     "wrapping_key",
     "unwrapping_key",
 )
-_ALLOWED: dict[str, frozenset[str]] = {
-    "static": frozenset(
-        {
-            "encryption_key",
-            "decryption_key",
-            "signing_key",
-            "verification_key",
-            "material_description",
-        }
-    ),
-    "wrapped": frozenset(
-        {
-            "wrapping_key",
-            "unwrapping_key",
-            "signing_key",
-            "verification_key",
-            "material_description",
-        }
-    ),
-    "aws-kms": frozenset({"key_id", "kms_endpoint_url", "region"}),
-    "key-rotation": frozenset({"current", "current_id", "previous", "untagged", "description_key"}),
-    "most-recent": frozenset(
-        {
-            "meta_table",
-            "material_name",
-            "ttl_seconds",
-            "meta_provider",
-            "dynamodb_endpoint_url",
-            "region",
-        }
-    ),
-}
-# Free-text fields any configuration may carry (documentation for humans).
-_ALWAYS_ALLOWED = frozenset({"provider", "comment", "description"})
+#: The published JSON Schema of provider config files (shipped in the package). The fields
+#: each provider kind accepts are read from it, so the schema and the reader cannot drift.
+SCHEMA_RESOURCE = "provider-config.schema.json"
+
+
+def provider_config_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of provider config files, as a parsed mapping."""
+    return copy.deepcopy(_schema())
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    from importlib.resources import files
+
+    text = files(__package__).joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@functools.cache
+def _allowed_fields(kind: str) -> frozenset[str]:
+    """The fields a config of provider ``kind`` may hold (from the schema)."""
+    return frozenset(_schema()["$defs"][kind]["properties"])
+
+
 _SYMMETRIC_ALGORITHMS = frozenset(
     {"AES", "AESWrap", "HmacSHA224", "HmacSHA256", "HmacSHA384", "HmacSHA512"}
 )
@@ -102,6 +107,21 @@ _RSA_ALGORITHMS = frozenset(
 
 Key = SymmetricKey | RsaPrivateKey | RsaPublicKey
 
+#: What to do with a secret key file that its group or other users can read:
+#: ``"warn"`` (an `InsecureKeyFileWarning`), ``"refuse"`` (a `ConfigurationError`), or
+#: ``"ignore"``.
+KeyFilePolicy = Literal["warn", "refuse", "ignore"]
+
+
+class InsecureKeyFileWarning(UserWarning):
+    """A secret key file is readable by its group or by other users (``chmod 600`` it)."""
+
+
+def suggest(name: str, allowed: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the allowed name closest to ``name``, or nothing."""
+    close = difflib.get_close_matches(name, sorted(allowed), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
 
 def provider_from_config(
     config: str | os.PathLike[str] | Mapping[str, Any],
@@ -109,6 +129,7 @@ def provider_from_config(
     base_dir: str | os.PathLike[str] | None = None,
     dynamodb_client: Any = None,
     kms_client: Any = None,
+    insecure_key_files: KeyFilePolicy = "warn",
 ) -> MaterialsProvider:
     """Build the materials provider a JSON configuration describes.
 
@@ -120,6 +141,10 @@ def provider_from_config(
             configuration names neither ``dynamodb_endpoint_url`` nor ``region``.
         kms_client: boto3 KMS client for ``aws-kms``, used when the configuration names
             neither ``kms_endpoint_url`` nor ``region``.
+        insecure_key_files: a secret key file (symmetric or RSA private key) that its group
+            or other users can read is a leak waiting to happen: ``"warn"`` (default) emits an
+            `InsecureKeyFileWarning`, ``"refuse"`` raises `ConfigurationError`, ``"ignore"``
+            says nothing (e.g. on a file system without POSIX modes).
 
     Returns:
         A `MaterialsProvider`. Building it does no network
@@ -136,8 +161,15 @@ def provider_from_config(
         path = Path(config)
         mapping = _read_json(path)
         folder = Path(base_dir) if base_dir is not None else path.resolve().parent
+    if insecure_key_files not in ("warn", "refuse", "ignore"):
+        raise ConfigurationError("insecure_key_files must be 'warn', 'refuse' or 'ignore'")
     return _build(
-        mapping, folder=folder, prefix="", dynamodb_client=dynamodb_client, kms_client=kms_client
+        mapping,
+        folder=folder,
+        prefix="",
+        dynamodb_client=dynamodb_client,
+        kms_client=kms_client,
+        key_files=insecure_key_files,
     )
 
 
@@ -165,24 +197,49 @@ def current_check_for_config(
     return KmsKeyCheck(client, key_id)
 
 
+def read_provider_config(path: str | os.PathLike[str]) -> Mapping[str, Any]:
+    """Parse a provider configuration file (JSON object) without building anything.
+
+    Raises:
+        ConfigurationError: the file cannot be read, is not UTF-8 JSON, or not an object. The
+            message names the file and the line of a syntax error, never its content.
+    """
+    return _read_json(Path(path))
+
+
 def _read_json(path: Path) -> Mapping[str, Any]:
+    name = str(path)
     try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(
-            f"cannot read the provider configuration file: {exc.strerror or type(exc).__name__}"
+            f"cannot read the provider configuration file {name!r}: "
+            f"{exc.strerror or type(exc).__name__}"
         ) from exc
+    except UnicodeDecodeError:
+        raise ConfigurationError(
+            f"the provider configuration file {name!r} is not UTF-8 text"
+        ) from None
     try:
         data = json.loads(text)
     except ValueError as exc:
         # The JSON error position is safe; its message could quote content, so keep it out.
         line = getattr(exc, "lineno", None)
-        where = f" (line {line})" if line is not None else ""
+        where = f" (line {line}, column {getattr(exc, 'colno', '?')})" if line is not None else ""
+        truncated = (
+            " (truncated?)"
+            if not text.strip() or getattr(exc, "pos", 0) >= len(text.rstrip())
+            else ""
+        )
         raise ConfigurationError(
-            f"the provider configuration file is not valid JSON{where}"
+            f"the provider configuration file {name!r} is not valid JSON{where}{truncated}"
         ) from None
     if not isinstance(data, Mapping):
-        raise ConfigurationError("the provider configuration must be a JSON object")
+        raise ConfigurationError(
+            f"the provider configuration file {name!r} must hold a JSON object"
+        )
     return data
 
 
@@ -197,6 +254,7 @@ def _build(
     prefix: str,
     dynamodb_client: Any,
     kms_client: Any,
+    key_files: KeyFilePolicy = "warn",
 ) -> MaterialsProvider:
     if not isinstance(config, Mapping):
         raise ConfigurationError(
@@ -204,19 +262,24 @@ def _build(
         )
     kind = config.get("provider")
     if kind not in PROVIDER_KINDS:
+        hint = suggest(kind, PROVIDER_KINDS) if isinstance(kind, str) else ""
         raise ConfigurationError(
-            f"config field {_field(prefix, 'provider')!r} is missing or unknown: use one of "
-            f"{', '.join(PROVIDER_KINDS)}"
+            f"config field {_field(prefix, 'provider')!r} is missing or unknown{hint}: use one "
+            f"of {', '.join(PROVIDER_KINDS)}"
         )
-    unknown = sorted(set(config) - _ALLOWED[kind] - _ALWAYS_ALLOWED)
+    allowed = _allowed_fields(kind)
+    unknown = sorted(str(u) for u in set(config) - allowed)
     if unknown:
-        names = ", ".join(repr(_field(prefix, str(u))) for u in unknown)
-        raise ConfigurationError(f"config field(s) {names} not allowed for provider {kind!r}")
+        names = ", ".join(repr(_field(prefix, u)) + suggest(u, allowed) for u in unknown)
+        raise ConfigurationError(
+            f"config field(s) {names} not allowed for provider {kind!r}; allowed: "
+            f"{', '.join(sorted(allowed))}"
+        )
     try:
         if kind == "static":
-            return _static(config, folder=folder, prefix=prefix)
+            return _static(config, folder=folder, prefix=prefix, key_files=key_files)
         if kind == "wrapped":
-            return _wrapped(config, folder=folder, prefix=prefix)
+            return _wrapped(config, folder=folder, prefix=prefix, key_files=key_files)
         if kind == "aws-kms":
             return _aws_kms(config, prefix=prefix, kms_client=kms_client)
         if kind == "key-rotation":
@@ -226,6 +289,7 @@ def _build(
                 prefix=prefix,
                 dynamodb_client=dynamodb_client,
                 kms_client=kms_client,
+                key_files=key_files,
             )
         return _most_recent(
             config,
@@ -233,6 +297,7 @@ def _build(
             prefix=prefix,
             dynamodb_client=dynamodb_client,
             kms_client=kms_client,
+            key_files=key_files,
         )
     except _ProviderRejected as rejected:
         exc = rejected.error
@@ -259,11 +324,17 @@ def _construct(factory: Any, /, **kwargs: Any) -> MaterialsProvider:
     return provider
 
 
-def _keys(config: Mapping[str, Any], folder: Path, prefix: str) -> dict[str, Key | None]:
+def _keys(
+    config: Mapping[str, Any], folder: Path, prefix: str, key_files: KeyFilePolicy
+) -> dict[str, Key | None]:
     keys: dict[str, Key | None] = {}
     for name in _KEY_FIELDS:
         entry = config.get(name)
-        keys[name] = None if entry is None else load_key(entry, _field(prefix, name), folder)
+        keys[name] = (
+            None
+            if entry is None
+            else load_key(entry, _field(prefix, name), folder, insecure_key_files=key_files)
+        )
     return keys
 
 
@@ -293,8 +364,10 @@ _KIND_NAMES: dict[type, str] = {
 }
 
 
-def _static(config: Mapping[str, Any], *, folder: Path, prefix: str) -> MaterialsProvider:
-    keys = _keys(config, folder, prefix)
+def _static(
+    config: Mapping[str, Any], *, folder: Path, prefix: str, key_files: KeyFilePolicy
+) -> MaterialsProvider:
+    keys = _keys(config, folder, prefix, key_files)
     for name in ("wrapping_key", "unwrapping_key"):
         if keys[name] is not None:  # pragma: no cover - rejected earlier as unknown fields
             raise ConfigurationError(f"config field {_field(prefix, name)!r} is not used here")
@@ -319,8 +392,10 @@ def _static(config: Mapping[str, Any], *, folder: Path, prefix: str) -> Material
     )
 
 
-def _wrapped(config: Mapping[str, Any], *, folder: Path, prefix: str) -> MaterialsProvider:
-    keys = _keys(config, folder, prefix)
+def _wrapped(
+    config: Mapping[str, Any], *, folder: Path, prefix: str, key_files: KeyFilePolicy
+) -> MaterialsProvider:
+    keys = _keys(config, folder, prefix, key_files)
     verification = keys["verification_key"]
     if isinstance(verification, RsaPrivateKey):
         verification = verification.public_key()
@@ -369,6 +444,11 @@ def _client(service: str, endpoint_url: str | None, region: str | None, field: s
         raise ConfigurationError(
             f"cannot create the {service} client for config field {field!r}: {type(exc).__name__}"
         ) from exc
+    except ValueError as exc:  # botocore: "Invalid endpoint: ..."
+        raise ConfigurationError(
+            f"cannot create the {service} client: the endpoint URL is not valid (give "
+            "http(s)://HOST[:PORT])"
+        ) from exc
 
 
 def _aws_kms(config: Mapping[str, Any], *, prefix: str, kms_client: Any) -> MaterialsProvider:
@@ -391,6 +471,7 @@ def _most_recent(
     prefix: str,
     dynamodb_client: Any,
     kms_client: Any,
+    key_files: KeyFilePolicy,
 ) -> MaterialsProvider:
     meta_table = _text(config, "meta_table", prefix, required=True)
     material_name = _text(config, "material_name", prefix, required=True)
@@ -408,6 +489,7 @@ def _most_recent(
         prefix=_field(prefix, "meta_provider."),
         dynamodb_client=dynamodb_client,
         kms_client=kms_client,
+        key_files=key_files,
     )
     endpoint = _text(config, "dynamodb_endpoint_url", prefix, required=False)
     region = _text(config, "region", prefix, required=False)
@@ -432,6 +514,7 @@ def _key_rotation(
     prefix: str,
     dynamodb_client: Any,
     kms_client: Any,
+    key_files: KeyFilePolicy,
 ) -> MaterialsProvider:
     from ._rotation import DEFAULT_KEY_ID_ENTRY, KeyRotationProvider
 
@@ -442,6 +525,7 @@ def _key_rotation(
             prefix=_field(prefix, f"{name}."),
             dynamodb_client=dynamodb_client,
             kms_client=kms_client,
+            key_files=key_files,
         )
 
     current_id = _text(config, "current_id", prefix, required=True)
@@ -466,29 +550,41 @@ def _key_rotation(
     )
 
 
-def load_key(entry: Any, field: str, folder: Path | None = None) -> Key:
+def load_key(
+    entry: Any,
+    field: str,
+    folder: Path | None = None,
+    *,
+    insecure_key_files: KeyFilePolicy = "warn",
+) -> Key:
     """Load one key entry (``{"file"|"env": ..., "algorithm": ...}``).
 
     Args:
         entry: the parsed entry.
         field: the configuration field, for error messages.
         folder: what a relative ``file`` is resolved against (default: current directory).
+        insecure_key_files: what to do when a secret key file is readable by its group or
+            others (see `provider_from_config`).
 
     Raises:
         ConfigurationError: naming ``field``; never the key bytes or the variable's value.
     """
     if not isinstance(entry, Mapping):
         raise ConfigurationError(f"config field {field!r} must be an object with 'file' or 'env'")
-    unknown = sorted(set(entry) - {"file", "env", "algorithm"})
+    entries = ("file", "env", "algorithm")
+    unknown = sorted(str(u) for u in set(entry) - set(entries))
     if unknown:
+        names = ", ".join(repr(u) + suggest(u, entries) for u in unknown)
         raise ConfigurationError(
-            f"config field {field!r} has unknown entries: {', '.join(map(repr, unknown))}"
+            f"config field {field!r} has unknown entries: {names}; allowed: file, env, algorithm"
         )
     algorithm = entry.get("algorithm")
     if algorithm not in _SYMMETRIC_ALGORITHMS and algorithm not in _RSA_ALGORITHMS:
+        every = _SYMMETRIC_ALGORITHMS | _RSA_ALGORITHMS
+        hint = suggest(algorithm, every) if isinstance(algorithm, str) else ""
         raise ConfigurationError(
-            f"config field {field + '.algorithm'!r} is missing or unknown: use one of "
-            f"{', '.join(sorted(_SYMMETRIC_ALGORITHMS | _RSA_ALGORITHMS))}"
+            f"config field {field + '.algorithm'!r} is missing or unknown{hint}: use one of "
+            f"{', '.join(sorted(every))}"
         )
     has_file, has_env = "file" in entry, "env" in entry
     if has_file == has_env:
@@ -508,6 +604,8 @@ def load_key(entry: Any, field: str, folder: Path | None = None) -> Key:
                 f"config field {field + '.file'!r}: cannot read the key file "
                 f"({exc.strerror or type(exc).__name__})"
             ) from exc
+        if insecure_key_files != "ignore" and (symmetric or b"PRIVATE KEY" in data):
+            _check_key_file_mode(path, field, insecure_key_files)
     else:
         var = entry["env"]
         if not isinstance(var, str) or not var:
@@ -534,3 +632,22 @@ def load_key(entry: Any, field: str, folder: Path | None = None) -> Key:
         return RsaPublicKey.from_pem(data, algorithm)
     except ConfigurationError as exc:
         raise ConfigurationError(f"config field {field!r}: {exc.message}") from exc
+
+
+def _check_key_file_mode(path: Path, field: str, policy: KeyFilePolicy) -> None:
+    """Warn about (or refuse) a secret key file that its group or other users can read."""
+    if os.name != "posix":  # no POSIX permission bits to look at
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:  # pragma: no cover - it was just read
+        return
+    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return
+    message = (
+        f"config field {field + '.file'!r}: the key file {str(path)!r} is accessible by its "
+        f"group or other users (mode {mode:04o}); restrict it with: chmod 600 {str(path)!r}"
+    )
+    if policy == "refuse":
+        raise ConfigurationError(message)
+    warnings.warn(message, InsecureKeyFileWarning, stacklevel=4)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any, Protocol
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -213,7 +214,8 @@ class KmsKeyCheck:
             return False
         ec = kms_encryption_context(context, content_algorithm=content, signing_algorithm=signing)
         try:
-            self._client.decrypt(CiphertextBlob=blob, EncryptionContext=ec, KeyId=self._key_id)
+            with _telemetry.kms_call("decrypt", self._key_id, None):
+                self._client.decrypt(CiphertextBlob=blob, EncryptionContext=ec, KeyId=self._key_id)
         except Exception as exc:
             if _error_code(exc) is None:
                 raise  # not a refusal from KMS (network...): let the item fail and be reported
@@ -688,7 +690,9 @@ class _Runner:
         if checkpoint is not None and complete:
             checkpoint.remove()
         self._report_progress()
-        return self._report(complete=complete, resumed=bool(checkpoint and checkpoint.resumed))
+        report = self._report(complete=complete, resumed=bool(checkpoint and checkpoint.resumed))
+        _telemetry.job_summary(report)
+        return report
 
     def _report(self, *, complete: bool, resumed: bool) -> ReencryptReport:
         stats = self._stats
@@ -750,7 +754,9 @@ class _Runner:
                 if checkpoint is not None:
                     checkpoint.record_page(segment, last_key, items=len(items))
                 self._report_progress()
+            _telemetry.segment_done(self._table, segment, self._options.segments, self._stats)
         except _StopSegment as exc:
+            _telemetry.segment_stopped(self._table, segment, exc.error, exc.reason)
             with self._stats.lock:
                 self._segment_failures.append(
                     SegmentFailure(segment=segment, error=exc.error, reason=exc.reason)
@@ -1004,9 +1010,9 @@ class _Runner:
                     "the item is signed but the old configuration takes no actions",
                     table=self._table,
                 )
-            plaintext = old.decrypt(item)
+            plaintext = _telemetry.decrypt(old, item)
             condition = self._condition(item, signed=True)
-        return _Write(item=new.encrypt(plaintext), condition=condition)
+        return _Write(item=_telemetry.encrypt(new, plaintext), condition=condition)
 
     def _is_current(self, item: Mapping[str, Any]) -> bool:
         new = self._new

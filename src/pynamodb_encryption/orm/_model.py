@@ -28,6 +28,7 @@ from pynamodb.expressions.update import Action, RemoveAction, SetAction
 from pynamodb.models import MetaModel, Model
 from pynamodb.pagination import ResultIterator
 
+from .. import _telemetry
 from ..core import AttributeActions, CryptoAction, ItemEncryptorProtocol
 from ..errors import (
     ConfigurationError,
@@ -88,6 +89,18 @@ class _InnerAttributes:
 
     def get_attributes(self) -> dict[str, Attribute[Any]]:
         return self._attributes
+
+
+def _index_refusal(model: str, index_name: str, kind: str | None, operation: str) -> str:
+    if kind is None:
+        return f"{operation} on index {index_name!r}: {model} declares no such index"
+    return (
+        f"{operation} on index {index_name!r}: its projection is {kind}, so it returns part of "
+        "each item, whose signature cannot be verified. Workaround: query the index with a "
+        "plain PynamoDB model (or a boto3 client) on the same table for the keys only, then "
+        f"load the whole items with {model}.batch_get(keys), which verifies and decrypts them; "
+        "or give the index an AllProjection"
+    )
 
 
 class EncryptedMetaModel(MetaModel):
@@ -171,26 +184,29 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     def _pde_decrypt(cls, raw: dict[str, Any]) -> dict[str, Any]:
         """Verify and decrypt a stored item (DynamoDB JSON) with this class's plan."""
         encryptor = cls._pde_encryptor()
+        if not encryptor.is_encrypted(raw):
+            try:
+                plaintext = encryptor.decrypt(raw)  # Meta.plaintext_policy decides
+            except PlaintextItemError as exc:
+                raise PlaintextItemError(
+                    "the item carries no encryption format (written before encryption was "
+                    "enabled?); while adopting a plaintext table set Meta.plaintext_policy = "
+                    "PlaintextPolicy.ALLOW_PLAINTEXT_READ",
+                    table=cls.Meta.table_name,
+                ) from exc
+            _telemetry.plaintext_read(cls.Meta.table_name, cls.__name__)
+            return plaintext
+        signed_keys = signed_keys_encryptor_for(cls, cls._pde_plan)
+        if signed_keys is None:
+            return _telemetry.decrypt(encryptor, raw)
         try:
             return encryptor.decrypt(raw)
-        except PlaintextItemError as exc:
-            raise PlaintextItemError(
-                "the item carries no encryption format (written before encryption was "
-                "enabled?); while adopting a plaintext table set Meta.plaintext_policy = "
-                "PlaintextPolicy.ALLOW_PLAINTEXT_READ",
-                table=cls.Meta.table_name,
-            ) from exc
         except SignatureVerificationError:
             # Meta.key_action = DO_NOTHING: also accept a legacy item whose keys are signed
             # (the stronger check), so readers keep working while a table moves to signed keys.
-            signed_keys = signed_keys_encryptor_for(cls, cls._pde_plan)
-            if signed_keys is None or not signed_keys.is_encrypted(raw):
+            if not signed_keys.is_encrypted(raw):
                 raise
-            try:
-                return signed_keys.decrypt(raw)
-            except SignatureVerificationError:
-                pass
-            raise
+        return _telemetry.decrypt(signed_keys, raw)
 
     @classmethod
     def _pde_exists_guard(cls, condition: Condition | None) -> Condition | None:
@@ -234,10 +250,10 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
             return
         index = cls._indexes.get(index_name)
         projection = getattr(getattr(index, "Meta", None), "projection", None)
-        if index is None or getattr(projection, "projection_type", None) != ALL:
+        kind = getattr(projection, "projection_type", None)
+        if index is None or kind != ALL:
             raise UnsupportedOperationError(
-                f"{operation} on index {index_name!r}: only indexes with AllProjection return "
-                "whole items whose signature can be verified",
+                _index_refusal(cls.__name__, index_name, kind, operation),
                 table=cls.Meta.table_name,
             )
 
@@ -268,7 +284,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         """The encrypted and signed item, as sent to DynamoDB (used by ``BatchWrite``)."""
         plaintext = self._container_serialize(null_check=null_check)
-        return type(self)._pde_encryptor().encrypt(plaintext)
+        return _telemetry.encrypt(type(self)._pde_encryptor(), plaintext)
 
     def _get_save_args(
         self, condition: Condition | None = None, *, add_version_condition: bool = True
@@ -280,7 +296,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         version_condition = self._handle_version_attribute(attributes=attribute_values)
         if add_version_condition and version_condition is not None:
             condition &= version_condition
-        attribute_values = cls._pde_encryptor().encrypt(attribute_values)
+        attribute_values = _telemetry.encrypt(cls._pde_encryptor(), attribute_values)
         hash_key_attribute, range_key_attribute = cls._pde_key_attributes()
         hash_key = attribute_values.pop(hash_key_attribute.attr_name, {}).get(
             hash_key_attribute.attr_type
@@ -524,7 +540,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 copied.append(SetAction(target, Value(value)))
         except LocalUpdateError as exc:
             raise _validation_error(exc) from exc
-        stored = encryptor.encrypt(new_plaintext)
+        stored = _telemetry.encrypt(encryptor, new_plaintext)
         old = raw or {}
         update: list[Action] = []
         for name, value in stored.items():

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import Attribute, ListAttribute, MapAttribute, TTLAttribute
 
+from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
     SIGNATURE_ATTRIBUTE,
@@ -471,8 +472,10 @@ def _encryptors(cls: type[Model], plan: ClassPlan) -> _EncryptorCache:
                 provider = _resolve(
                     cls, source, "materials_provider", MaterialsProvider, "a materials provider"
                 )
+                _telemetry.log_provider_resolved(cls.__name__, table_name, provider)
             if keyring_source is not None:
                 keyring = _resolve(cls, keyring_source, "keyring", Keyring, "a keyring")
+                _telemetry.log_provider_resolved(cls.__name__, table_name, keyring)
 
         def build(actions: AttributeActions) -> ItemEncryptor:
             assert provider is not None

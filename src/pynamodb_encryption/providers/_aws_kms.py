@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .. import _telemetry
 from ..core import (
     DecryptionMaterials,
     EncryptionContext,
@@ -292,7 +293,8 @@ class AwsKmsMaterialsProvider:
             params["GrantTokens"] = list(self._grant_tokens)
         method = client_method(self._kms(), operation, "kms_client must be a boto3 KMS client")
         try:
-            response: Mapping[str, Any] = method(**params)
+            with _telemetry.kms_call(operation, self._key_id, table):
+                response: Mapping[str, Any] = method(**params)
         except ClientError as exc:
             code = error_code(exc)
             if operation == "decrypt" and code in _ITEM_DECRYPT_ERRORS:
@@ -385,6 +387,8 @@ class AwsKmsMaterialsProvider:
         cache = self._decrypt_cache
         cache_key = cache.make_key(self._key_id, blob, ec) if cache is not None else None
         keys = cache.get(cache_key) if cache is not None and cache_key is not None else None
+        if cache is not None:
+            _telemetry.cache_lookup("kms_decrypt", keys is not None, f"table {table!r}")
         if keys is None:
             params: dict[str, Any] = {"CiphertextBlob": blob, "EncryptionContext": ec}
             if self._enforce_key_id:

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
+from .. import _telemetry
 from ..core import DecryptionMaterials, EncryptionContext, EncryptionMaterials
 from ..core._md import MD_META_ID
 from ..errors import (
@@ -205,6 +206,7 @@ class MostRecentProvider:
                 now = self._clock()
                 waits = self._waits(now - updated, now)
                 if waits is None:
+                    _telemetry.cache_lookup("most_recent", True, f"newest version {version}")
                     return self._usable_current(entry[1], now - updated)
                 if not waits:
                     # Refresh if nobody else is, otherwise keep going.
@@ -247,9 +249,15 @@ class MostRecentProvider:
         name = self._material_name
         try:
             try:
-                version = self._meta_store.max_version(name)
+                version = _telemetry.traced(
+                    "meta_store.max_version",
+                    {"material_name": name},
+                    self._meta_store.max_version,
+                    name,
+                )
             except NoKnownVersionError:
                 version = None
+            created = version is None
             if version is None:
                 version = 0
                 provider = self._meta_store.get_or_create_provider(name, 0)
@@ -277,6 +285,7 @@ class MostRecentProvider:
         now = self._clock()
         self._cache.put(version, (now, provider))
         self._current = (version, now)
+        _telemetry.version_loaded(name, version, newest=True, created=created)
         return provider
 
     # -- decrypt ----------------------------------------------------------------------
@@ -297,6 +306,7 @@ class MostRecentProvider:
             now = self._clock()
             waits = self._waits(now - entry[0], now)
             if waits is None:
+                _telemetry.cache_lookup("most_recent", True, f"version {version}")
                 return entry[1]
             if not waits:
                 # Reload if nobody else is loading, otherwise keep going.
@@ -320,8 +330,15 @@ class MostRecentProvider:
         A version already in memory keeps serving while the meta store fails; one that the
         meta store says does not exist (any more) is dropped.
         """
+        _telemetry.cache_lookup("most_recent", False, f"version {version}")
         try:
-            provider = self._meta_store.provider(self._material_name, version)
+            provider = _telemetry.traced(
+                "meta_store.load",
+                {"material_name": self._material_name, "version": version},
+                self._meta_store.provider,
+                self._material_name,
+                version,
+            )
         except NoKnownVersionError:
             self._cache.evict(version)
             self._recovered()
@@ -338,6 +355,7 @@ class MostRecentProvider:
             return entry[1]
         self._recovered()
         self._cache.put(version, (self._clock(), provider))
+        _telemetry.version_loaded(self._material_name, version, newest=False, created=False)
         return provider
 
 
