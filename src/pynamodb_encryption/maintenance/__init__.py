@@ -11,6 +11,7 @@ from ._config import (
     provider_from_config,
     read_provider_config,
 )
+from ._keyring_config import KeyringConfig, is_keyring_config, keyring_from_config
 from ._ratelimit import TokenBucket
 from ._reencrypt import (
     VOLATILE_DESCRIPTION_KEYS,
@@ -41,6 +42,7 @@ __all__ = [
     "ItemFailure",
     "KeyFilePolicy",
     "KeyRotationProvider",
+    "KeyringConfig",
     "KmsKeyCheck",
     "ReencryptJob",
     "ReencryptOptions",
@@ -51,8 +53,10 @@ __all__ = [
     "TokenBucket",
     "UnsignedItemPolicy",
     "current_check_for_config",
+    "is_keyring_config",
     "job_for_model",
     "key_to_json",
+    "keyring_from_config",
     "load_key",
     "provider_config_schema",
     "provider_from_config",
