@@ -3,6 +3,7 @@
 Public names are re-exported from `pynamodb_encryption.dbesdk`; import from there.
 """
 
+from ._beacon_keys import MultiBeaconKeySource, SingleBeaconKeySource
 from ._hierarchical import BranchKeyIdSupplier, HierarchicalKeyring
 from ._key_store import KeyStore
 from ._kms import AwsKmsKeyring
@@ -23,4 +24,6 @@ __all__ = [
     "RawRsaKeyring",
     "RsaPadding",
     "StaticKeyStore",
+    "MultiBeaconKeySource",
+    "SingleBeaconKeySource",
 ]

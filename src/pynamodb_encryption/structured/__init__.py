@@ -3,6 +3,19 @@
 Public names are re-exported from `pynamodb_encryption.dbesdk`; import from there.
 """
 
+from ._beacon_encryptor import BeaconItemEncryptor, PartitionSelector
+from ._beacon_query import BeaconQuery, beacon_table_schema, number_of_queries, prepare_query
+from ._beacons import (
+    BeaconKeySource,
+    BeaconVersion,
+    CompoundBeacon,
+    Constructor,
+    ConstructorPart,
+    EncryptedPart,
+    SignedPart,
+    StandardBeacon,
+    beacon_length_bounds,
+)
 from ._config import DynamoDbTableEncryptionConfig, DynamoDbTablesEncryptionConfig, LegacyOverride
 from ._encryptor import DbeItemHeader, DbEsdkItemEncryptor
 from ._header import DbeHeader
@@ -17,6 +30,19 @@ from ._materials import (
 )
 from ._migrating import MigratingItemEncryptor, item_format
 from ._suites import DEFAULT_SUITE, DbeAlgorithmSuite
+from ._virtual import (
+    Insert,
+    Lower,
+    Prefix,
+    Segment,
+    Segments,
+    Substring,
+    Suffix,
+    Upper,
+    VirtualField,
+    VirtualPart,
+    VirtualTransform,
+)
 
 __all__ = [
     "DEFAULT_SUITE",
@@ -36,4 +62,31 @@ __all__ = [
     "LegacyOverride",
     "MigratingItemEncryptor",
     "item_format",
+    # Searchable encryption (beacons)
+    "BeaconItemEncryptor",
+    "BeaconKeySource",
+    "BeaconQuery",
+    "BeaconVersion",
+    "CompoundBeacon",
+    "Constructor",
+    "ConstructorPart",
+    "EncryptedPart",
+    "Insert",
+    "Lower",
+    "PartitionSelector",
+    "Prefix",
+    "Segment",
+    "Segments",
+    "SignedPart",
+    "StandardBeacon",
+    "Substring",
+    "Suffix",
+    "Upper",
+    "VirtualField",
+    "VirtualPart",
+    "VirtualTransform",
+    "beacon_length_bounds",
+    "beacon_table_schema",
+    "number_of_queries",
+    "prepare_query",
 ]
