@@ -48,3 +48,15 @@ def test_dbesdk_branch_key_model_example(ddb_endpoint: str, kms_endpoint: str) -
 def test_dbesdk_boto3_example(ddb_endpoint: str) -> None:
     results = _load("dbesdk_boto3").main(ddb_endpoint, table=f"app-items-{uuid.uuid4().hex}")
     assert results == {"round trip": True, "attribute1 stored as": ["B"], "header": True}
+
+
+def test_dbesdk_migration_example(ddb_endpoint: str) -> None:
+    results = _load("dbesdk_migration").main(ddb_endpoint, table=f"accounts-{uuid.uuid4().hex}")
+    assert results == {
+        "after stage 1": {"legacy": 7},
+        "after stage 2 writes": {"legacy": 6, "dbesdk": 2},
+        "job": {"reencrypted": 6, "already_current": 2, "failed": 0},
+        "after the job": {"dbesdk": 8},
+        "second run rewrites": 0,
+        "stage 3 reads": [f"DE00 {n}" for n in range(8)],
+    }

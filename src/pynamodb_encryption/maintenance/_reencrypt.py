@@ -34,13 +34,12 @@ from typing import Any, Protocol
 from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
-    SIGNATURE_ATTRIBUTE,
     AttributeActions,
-    CryptoAction,
     DecryptionMaterials,
     EncryptionContext,
     EncryptionMaterials,
     ItemEncryptor,
+    ItemEncryptorProtocol,
     MaterialsProvider,
 )
 from ..core._md import (
@@ -56,7 +55,17 @@ from ..errors import (
     PlaintextItemError,
     PynamoDBEncryptionError,
 )
+from ..structured import DbEsdkItemEncryptor, DynamoDbTableEncryptionConfig
 from ._checkpoint import Checkpoint, SegmentState
+from ._formats import (
+    DbeCurrentCheck,
+    dbesdk_side,
+    format_encryptor,
+    item_format,
+    reader_for,
+    rewrite_condition,
+    takes_no_actions,
+)
 from ._ratelimit import TokenBucket
 
 __all__ = [
@@ -120,10 +129,14 @@ class CryptoConfig:
             (a plaintext table), or an old side that only ever sees plaintext items.
         attribute_actions: what is done to each attribute (key attributes are lowered to
             SIGN_ONLY as the item encryptor always does).
+        dbesdk: the DB-ESDK format instead (AWS's table configuration shape). On the new side
+            it replaces the two fields above; on the old side, with a materials provider too,
+            the side reads both formats (a table in the middle of a migration).
     """
 
     materials_provider: MaterialsProvider | None = None
     attribute_actions: AttributeActions = field(default_factory=AttributeActions)
+    dbesdk: DynamoDbTableEncryptionConfig | None = None
 
 
 class CurrentCheck(Protocol):
@@ -431,8 +444,9 @@ def job_for_model(
     table = getattr(meta, "table_name", None)
     if not isinstance(table, str) or not table:
         raise ConfigurationError(f"{model.__name__}.Meta.table_name is not set")
+    dbesdk = _model_dbesdk_config(model, table) if new_provider is None else None
     provider = new_provider
-    if provider is None:
+    if provider is None and dbesdk is None:
         source = getattr(meta, "materials_provider", None)
         if source is not None and not isinstance(source, MaterialsProvider) and callable(source):
             source = source()
@@ -450,16 +464,41 @@ def job_for_model(
         if attribute.is_range_key:
             key_names["range"] = attribute.attr_name
     hash_key, range_key = key_names["hash"], key_names["range"]
+    new = (
+        CryptoConfig(dbesdk=dbesdk)
+        if dbesdk is not None
+        else CryptoConfig(
+            materials_provider=provider, attribute_actions=model.get_attribute_actions()
+        )
+    )
     return ReencryptJob(
         table_name=table,
         old=old,
-        new=CryptoConfig(
-            materials_provider=provider, attribute_actions=model.get_attribute_actions()
-        ),
+        new=new,
         plaintext_policy=plaintext_policy,
         current_check=current_check,
         partition_key_name=hash_key,
         sort_key_name=range_key,
+    )
+
+
+def _model_dbesdk_config(model: type[Any], table: str) -> DynamoDbTableEncryptionConfig | None:
+    """A model with ``Meta.keyring``: its DB-ESDK configuration (what its writes produce)."""
+    encryptor = model._pde_encryptor()
+    dbe = getattr(encryptor, "dbesdk", None)
+    if not isinstance(dbe, DbEsdkItemEncryptor):
+        return None
+    plan = model._pde_plan
+    meta = model.Meta
+    return DynamoDbTableEncryptionConfig(
+        logical_table_name=dbe.table_name,
+        partition_key_name=plan.hash_key_name,
+        sort_key_name=plan.range_key_name,
+        attribute_actions_on_encrypt=plan.dbe_actions,
+        keyring=model._pde_keyring(),
+        allowed_unsigned_attributes=sorted(plan.dbe_unsigned),
+        allowed_unsigned_attribute_prefix=getattr(meta, "allowed_unsigned_attribute_prefix", None),
+        algorithm_suite_id=dbe.algorithm_suite,
     )
 
 
@@ -601,8 +640,9 @@ class _Runner:
         # Filled in by _prepare().
         self._pk: str | None = job.partition_key_name
         self._sk: str | None = job.sort_key_name
-        self._old: ItemEncryptor | None = None
-        self._new: ItemEncryptor | None = None
+        self._old: ItemEncryptorProtocol | None = None
+        self._new: ItemEncryptorProtocol | None = None
+        self._dbe_current: DbeCurrentCheck | None = None
 
     # -- setup ------------------------------------------------------------------------
 
@@ -627,15 +667,47 @@ class _Runner:
         if self._pk is None:
             raise ConfigurationError("the table has no partition key", table=self._table)
         job = self._job
-        self._new = self._encryptor(job.new, "new")
+        self._new = self._side(job.new, "new", reads_legacy=False)
         old_actions = job.old.attribute_actions
-        if job.old.materials_provider is not None or old_actions.take_no_actions:
-            self._old = self._encryptor(job.old, "old")
-        if job.new.materials_provider is None and not job.new.attribute_actions.take_no_actions:
+        if (
+            job.old.materials_provider is not None
+            or job.old.dbesdk is not None
+            or old_actions.take_no_actions
+        ):
+            self._old = self._side(job.old, "old", reads_legacy=True)
+        if (
+            job.new.dbesdk is None
+            and job.new.materials_provider is None
+            and not job.new.attribute_actions.take_no_actions
+        ):
             raise ConfigurationError(
-                "the new configuration needs a materials provider (or actions that do nothing)",
+                "the new configuration needs a materials provider or a DB-ESDK configuration "
+                "(or actions that do nothing)",
                 table=self._table,
             )
+        new_dbe = format_encryptor(self._new, "dbesdk")
+        if isinstance(new_dbe, DbEsdkItemEncryptor):
+            self._dbe_current = DbeCurrentCheck(new_dbe, self._options.refresh_target_seconds)
+
+    def _side(
+        self, config: CryptoConfig, side: str, *, reads_legacy: bool
+    ) -> ItemEncryptorProtocol:
+        if config.dbesdk is None:
+            return self._encryptor(config, side)
+        assert self._pk is not None
+        legacy = None
+        if reads_legacy and config.materials_provider is not None:
+            legacy = self._encryptor(config, side)
+        try:
+            return dbesdk_side(
+                config.dbesdk, table=self._table, pk=self._pk, sk=self._sk, legacy=legacy
+            )
+        except PynamoDBEncryptionError as exc:
+            raise ConfigurationError(
+                f"the {side} configuration is invalid: {exc.message}",
+                table=self._table,
+                attribute=exc.attribute,
+            ) from exc
 
     def _encryptor(self, config: CryptoConfig, side: str) -> ItemEncryptor:
         try:
@@ -981,12 +1053,12 @@ class _Runner:
         job = self._job
         new = self._new
         assert new is not None
-        new_plain = new.attribute_actions.take_no_actions
-        signature = item.get(SIGNATURE_ATTRIBUTE)
-        if signature is None:
+        new_plain = takes_no_actions(new)
+        kind = item_format(item)
+        if kind == "plaintext":
             if new_plain:
                 return _Outcome.CURRENT
-            old_plain = job.old.attribute_actions.take_no_actions
+            old_plain = job.old.dbesdk is None and job.old.attribute_actions.take_no_actions
             if not old_plain and job.plaintext_policy is not UnsignedItemPolicy.ADOPT:
                 if job.plaintext_policy is UnsignedItemPolicy.SKIP:
                     return _Outcome.SKIPPED
@@ -995,28 +1067,34 @@ class _Runner:
                     table=self._table,
                 )
             plaintext = dict(item)
-            condition = self._condition(item, signed=False)
+            condition = rewrite_condition(item, None, pk=self._pk or "", sk=self._sk)
         else:
-            if not new_plain and self._is_current(item):
+            if not new_plain and self._is_current(item, kind):
                 return _Outcome.CURRENT
             old = self._old
-            if old is None:
+            if old is None and format_encryptor(new, kind) is None:
                 raise ConfigurationError(
                     "the item is signed but no old materials provider is configured",
                     table=self._table,
                 )
-            if old.attribute_actions.take_no_actions:
+            if takes_no_actions(old) and format_encryptor(new, kind) is None:
                 raise ConfigurationError(
                     "the item is signed but the old configuration takes no actions",
                     table=self._table,
                 )
-            plaintext = _telemetry.decrypt(old, item)
-            condition = self._condition(item, signed=True)
+            reader = reader_for(item, old, new, table=self._table)
+            plaintext = _telemetry.decrypt(reader, item)
+            condition = rewrite_condition(item, reader, pk=self._pk or "", sk=self._sk)
         return _Write(item=_telemetry.encrypt(new, plaintext), condition=condition)
 
-    def _is_current(self, item: Mapping[str, Any]) -> bool:
+    def _is_current(self, item: Mapping[str, Any], kind: str) -> bool:
         new = self._new
         assert new is not None
+        if kind == "dbesdk":
+            check = self._dbe_current
+            return check is not None and check(item, self._key(item))
+        if not isinstance(new, ItemEncryptor):
+            return False  # a DB-ESDK configuration never writes legacy items
         raw = item.get(MATERIAL_DESCRIPTION_ATTRIBUTE)
         stored: Mapping[str, str] = {}
         if raw is not None:
@@ -1073,45 +1151,3 @@ class _Runner:
         with self._target_lock:
             self._target = (now, description)
         return description
-
-    def _condition(self, item: Mapping[str, Any], *, signed: bool) -> dict[str, Any]:
-        """A condition that holds only while the stored item is the one that was read.
-
-        Signed items: the old signature, which covers every signed attribute, plus equality
-        of every attribute it does not cover (DO_NOTHING ones, which the application may
-        change freely). Plaintext items have no signature, so every non-key attribute must be
-        unchanged and the item must still be unsigned; without a version attribute that is
-        the only way to notice a concurrent write. Key attributes are implied by the put.
-        """
-        names: dict[str, str] = {"#sig": SIGNATURE_ATTRIBUTE}
-        values: dict[str, Any] = {}
-        if signed:
-            clauses = ["#sig = :sig"]
-            values[":sig"] = item[SIGNATURE_ATTRIBUTE]
-            old = self._old
-            assert old is not None
-            action = old.attribute_actions.action
-            unsigned = [
-                n
-                for n in item
-                if n not in (SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE)
-                and action(n) is CryptoAction.DO_NOTHING
-            ]
-        else:
-            clauses = ["attribute_not_exists(#sig)"]
-            unsigned = list(item)
-        index = 0
-        for name in unsigned:
-            if name in (self._pk, self._sk):
-                continue
-            names[f"#a{index}"] = name
-            values[f":a{index}"] = item[name]
-            clauses.append(f"#a{index} = :a{index}")
-            index += 1
-        condition: dict[str, Any] = {
-            "ConditionExpression": " AND ".join(clauses),
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            condition["ExpressionAttributeValues"] = values
-        return condition

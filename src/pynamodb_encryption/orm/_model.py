@@ -51,6 +51,7 @@ from ._plan import (
     ClassPlan,
     build_plan,
     encryptor_for,
+    keyring_for,
     require_meta,
     signed_keys_encryptor_for,
 )
@@ -179,6 +180,11 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         ``Meta.legacy_policy`` and ``Meta.plaintext_policy``; every path below uses it through
         the item-encryptor protocol, whatever the format."""
         return encryptor_for(cls, cls._pde_plan)
+
+    @classmethod
+    def _pde_keyring(cls) -> Any:
+        """The resolved ``Meta.keyring`` (None without one), e.g. for the re-encryption job."""
+        return keyring_for(cls, cls._pde_plan)
 
     @classmethod
     def _pde_decrypt(cls, raw: dict[str, Any]) -> dict[str, Any]:

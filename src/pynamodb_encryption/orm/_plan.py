@@ -40,6 +40,7 @@ __all__ = [
     "PlaintextPolicy",
     "build_plan",
     "encryptor_for",
+    "keyring_for",
     "require_meta",
     "signed_keys_encryptor_for",
 ]
@@ -429,6 +430,11 @@ def encryptor_for(cls: type[Model], plan: ClassPlan) -> MigratingItemEncryptor:
     """The class's item encryptor, built on first use and rebuilt only when ``Meta.table_name``,
     ``Meta.materials_provider``, ``Meta.keyring`` or a policy is replaced."""
     return _encryptors(cls, plan).encryptor
+
+
+def keyring_for(cls: type[Model], plan: ClassPlan) -> Keyring | None:
+    """The class's resolved ``Meta.keyring`` (None without one)."""
+    return _encryptors(cls, plan).keyring
 
 
 def signed_keys_encryptor_for(cls: type[Model], plan: ClassPlan) -> ItemEncryptor | None:
