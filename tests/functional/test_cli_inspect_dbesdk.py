@@ -91,3 +91,90 @@ def test_inspect_dbesdk_item(
     code, out, err = _cli(capsys, *base, "--provider-config", str(config))
     assert code == 1
     assert "FAILED" in out
+
+
+def test_reencrypt_cli_legacy_to_dbesdk(
+    dynamodb_client: Any,
+    make_table: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pynamodb_encryption.core import AttributeActions, ItemEncryptor
+    from pynamodb_encryption.maintenance import provider_from_config
+
+    monkeypatch.delenv("PYNAMODB_ENCRYPTION_PROVIDER_CONFIG", raising=False)
+    table = make_table()
+    assert main(["keygen", "aes", "--out", str(tmp_path / "wrap.key")]) == 0
+    assert main(["keygen", "hmac", "--out", str(tmp_path / "sign.key")]) == 0
+    capsys.readouterr()
+    legacy = tmp_path / "legacy.json"
+    legacy.write_text(
+        json.dumps(
+            {
+                "provider": "wrapped",
+                "wrapping_key": {"file": "wrap.key", "algorithm": "AES"},
+                "signing_key": {"file": "sign.key", "algorithm": "HmacSHA256"},
+            }
+        )
+    )
+    (tmp_path / "kr.key").write_bytes(os.urandom(32))
+    (tmp_path / "kr.key").chmod(0o600)
+    keyring = tmp_path / "keyring.json"
+    keyring.write_text(
+        json.dumps(
+            {
+                "keyring": "raw-aes",
+                "key_namespace": "app",
+                "key_name": "k1",
+                "wrapping_key": {"file": "kr.key"},
+            }
+        )
+    )
+    encryptor = ItemEncryptor(
+        table_name=table,
+        partition_key_name="pk",
+        attribute_actions=AttributeActions(
+            CryptoAction.DO_NOTHING,
+            {"card": CryptoAction.ENCRYPT_AND_SIGN, "tier": CryptoAction.SIGN_ONLY},
+        ),
+        materials_provider=provider_from_config(str(legacy)),
+    )
+    for n in range(3):
+        item = {"pk": {"S": f"o-{n}"}, "card": {"S": "4111"}, "tier": {"S": "gold"}}
+        dynamodb_client.put_item(TableName=table, Item=encryptor.encrypt(item))
+    argv = [
+        "reencrypt",
+        "--table",
+        table,
+        "--old-provider-config",
+        str(legacy),
+        "--old-encrypt",
+        "card",
+        "--old-sign",
+        "tier",
+        "--old-default-action",
+        "nothing",
+        "--new-provider-config",
+        str(keyring),
+        "--new-encrypt",
+        "card",
+        "--new-sign",
+        "tier",
+        "--endpoint-url",
+        dynamodb_client.meta.endpoint_url,
+        "--json",
+    ]
+    code, out, err = _cli(capsys, *argv)
+    assert code == 0, err
+    assert json.loads(out)["reencrypted"] == 3
+    code, out, err = _cli(capsys, *argv)
+    assert code == 0, err
+    assert json.loads(out)["already_current"] == 3
+    items = dynamodb_client.scan(TableName=table)["Items"]
+    assert all("aws_dbe_head" in i and "*amzn-ddb-map-sig*" not in i for i in items)
+    base = ["inspect", "--table", table, "--key", "pk=o-1"]
+    base += ["--endpoint-url", dynamodb_client.meta.endpoint_url, "--provider-config", str(keyring)]
+    code, out, err = _cli(capsys, *base, "--json")
+    assert code == 0, err
+    assert json.loads(out)["verification"].startswith("commitment")
