@@ -29,36 +29,37 @@ from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAt
 
 # --8<-- [end:imports]
 
+# --8<-- [start:setup]
 # Stand-ins for the keys of your deployment (the legacy provider's and the new keyring's).
 LEGACY_PROVIDER = StaticMaterialsProvider(
     encryption_key=SymmetricKey.generate("AES", 256),
     signing_key=SymmetricKey.generate("HmacSHA256", 256),
 )
 KEYRING = RawAesKeyring(key_namespace="accounts", key_name="key-1", wrapping_key=os.urandom(32))
+# --8<-- [end:setup]
 
 
 # --8<-- [start:stages]
+STAGE_POLICY = {
+    1: LegacyPolicy.FORCE_LEGACY_ENCRYPT_ALLOW_LEGACY_DECRYPT,  # readers learn DB-ESDK
+    2: LegacyPolicy.FORBID_LEGACY_ENCRYPT_ALLOW_LEGACY_DECRYPT,  # write DB-ESDK, read both
+    3: LegacyPolicy.FORBID_LEGACY_ENCRYPT_FORBID_LEGACY_DECRYPT,  # DB-ESDK only
+}
+
+
 def account_model(table: str, stage: int) -> Any:
-    """The model as each stage deploys it: change the settings, never the fields."""
-
-    class Account(EncryptedModel):
-        class Meta:
-            table_name = table
-            materials_provider = LEGACY_PROVIDER  # stages 0-2: the legacy keys
-            if stage >= 1:
-                keyring = KEYRING  # stage 1: readers learn DB-ESDK
-                legacy_policy = {
-                    1: LegacyPolicy.FORCE_LEGACY_ENCRYPT_ALLOW_LEGACY_DECRYPT,
-                    2: LegacyPolicy.FORBID_LEGACY_ENCRYPT_ALLOW_LEGACY_DECRYPT,
-                    3: LegacyPolicy.FORBID_LEGACY_ENCRYPT_FORBID_LEGACY_DECRYPT,
-                }[stage]
-
-        account_id = UnicodeAttribute(hash_key=True)
-        iban = EncryptedAttribute(UnicodeAttribute())
-        owner = SignedAttribute(UnicodeAttribute())
-        logins = NumberAttribute(default=0)  # unsigned
-
-    return Account
+    """The model as each stage deploys it: the settings change, never the fields."""
+    meta: dict[str, Any] = {"table_name": table, "materials_provider": LEGACY_PROVIDER}
+    if stage >= 1:
+        meta["keyring"] = KEYRING
+        meta["legacy_policy"] = STAGE_POLICY[stage]
+    fields = {
+        "account_id": UnicodeAttribute(hash_key=True),
+        "iban": EncryptedAttribute(UnicodeAttribute()),
+        "owner": SignedAttribute(UnicodeAttribute()),
+        "logins": NumberAttribute(default=0),  # unsigned
+    }
+    return type("Account", (EncryptedModel,), {"Meta": type("Meta", (), meta), **fields})
 
 
 # --8<-- [end:stages]
