@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from _dbe_independent import decrypt as independent_decrypt
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
 from pynamodb_encryption import (
@@ -31,7 +32,8 @@ from pynamodb_encryption.dbesdk import (
 )
 from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAttribute
 
-KEYRING = RawAesKeyring(key_namespace="helpers", key_name="k", wrapping_key=os.urandom(32))
+WRAPPING_KEY = os.urandom(32)
+KEYRING = RawAesKeyring(key_namespace="helpers", key_name="k", wrapping_key=WRAPPING_KEY)
 ACTIONS = {
     "pk": CryptoAction.SIGN_ONLY,
     "sk": CryptoAction.SIGN_ONLY,
@@ -74,6 +76,18 @@ def test_client_operations(make_table: Callable[..., str], dynamodb_client: Any)
     raw = dynamodb_client.get_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"N": "1"}})
     assert "aws_dbe_head" in raw["Item"]
     assert "B" in raw["Item"]["secret"]
+    # A decoder that shares no code with the library reads what the helper wrote.
+    plain = independent_decrypt(
+        raw["Item"],
+        table=table,
+        partition_key="pk",
+        sort_key="sk",
+        unsigned={":hits"},
+        namespace="helpers",
+        key_name="k",
+        wrapping_key=WRAPPING_KEY,
+    )
+    assert plain["secret"] == {"S": "one"}
     key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
     assert client.get_item(TableName=table, Key=key)["Item"] == _item(1, "one")
     client.batch_write_item(
