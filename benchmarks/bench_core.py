@@ -445,6 +445,89 @@ class Row:
     floor_tuned: Case
 
 
+def _function_api_kwargs(scenario: Scenario) -> dict[str, Any]:
+    """What a caller of the function API passes, built afresh (as a per-call config is)."""
+    return {
+        "table_name": TABLE_NAME,
+        "partition_key_name": PARTITION_KEY,
+        "sort_key_name": SORT_KEY,
+        "attribute_actions": pe.AttributeActions(pe.CryptoAction.ENCRYPT_AND_SIGN),
+        "materials_provider": scenario.ours._provider,
+    }
+
+
+def _function_api_rows(
+    scenario: Scenario,
+    item: dict[str, Any],
+    stored: dict[str, Any],
+    floor: Floor,
+    floor_stored: Floor,
+) -> list[Row]:
+    """``encrypt_item`` / ``decrypt_item`` with a fresh configuration on every call."""
+
+    def encrypt() -> dict[str, Any]:
+        return pe.encrypt_item(item, **_function_api_kwargs(scenario))
+
+    def decrypt() -> dict[str, Any]:
+        return pe.decrypt_item(stored, **_function_api_kwargs(scenario))
+
+    if not _same_item(decrypt(), item) or not _same_item(scenario.ours.decrypt(encrypt()), item):
+        raise SystemExit(f"{scenario.title}: the function API gave a wrong item")
+    enc_ref, dec_ref = ref_encrypt(scenario.ref_config), ref_decrypt(scenario.ref_config)
+    return [
+        Row(
+            f"{scenario.title}: encrypt_item (function API)",
+            Case("ours", encrypt),
+            Case("ref", partial(enc_ref, item)),
+            Case("floor textbook", floor.encrypt_textbook),
+            Case("floor tuned", floor.encrypt_tuned),
+        ),
+        Row(
+            f"{scenario.title}: decrypt_item (function API)",
+            Case("ours", decrypt),
+            Case("ref", partial(dec_ref, stored)),
+            Case("floor textbook", floor_stored.decrypt_textbook),
+            Case("floor tuned", floor_stored.decrypt_tuned),
+        ),
+    ]
+
+
+LARGE_BYTES = 300 * 1024
+
+
+def large_item() -> dict[str, Any]:
+    """The representative item plus a 300 KiB binary: about 301 KiB, within DynamoDB's 400 KB."""
+    item = representative_item()
+    item["blob"] = {"B": bytes((i * 131 + 7) % 256 for i in range(LARGE_BYTES))}
+    return item
+
+
+def _large_rows(scenario: Scenario) -> list[Row]:
+    item = large_item()
+    floor = Floor(scenario, item)
+    cross_check(scenario, item, floor)
+    stored = scenario.ours.encrypt(item)
+    floor_stored = Floor(scenario, item)
+    floor_stored.prepare_decrypt(stored)
+    enc_ref, dec_ref = ref_encrypt(scenario.ref_config), ref_decrypt(scenario.ref_config)
+    return [
+        Row(
+            f"{scenario.title}: encrypt ~300 KiB item",
+            Case("ours", partial(scenario.ours.encrypt, item)),
+            Case("ref", partial(enc_ref, item)),
+            Case("floor textbook", floor.encrypt_textbook),
+            Case("floor tuned", floor.encrypt_tuned),
+        ),
+        Row(
+            f"{scenario.title}: decrypt ~300 KiB item",
+            Case("ours", partial(scenario.ours.decrypt, stored)),
+            Case("ref", partial(dec_ref, stored)),
+            Case("floor textbook", floor_stored.decrypt_textbook),
+            Case("floor tuned", floor_stored.decrypt_tuned),
+        ),
+    ]
+
+
 def run(args: argparse.Namespace) -> list[Row]:
     item = representative_item()
     scenarios = [wrapped_scenario(), static_scenario()]
@@ -479,6 +562,8 @@ def run(args: argparse.Namespace) -> list[Row]:
             )
         )
         if scenario.wrapped:
+            rows.extend(_function_api_rows(scenario, item, ours_stored, floor, floor_ours))
+            rows.extend(_large_rows(scenario))
             floor_ref = Floor(scenario, item)
             floor_ref.prepare_decrypt(ref_stored)
             rows.append(
@@ -491,7 +576,8 @@ def run(args: argparse.Namespace) -> list[Row]:
                 )
             )
     for row in rows:
-        number = args.number if "RSA" not in row.label else max(1, args.number // 4)
+        slow = "RSA" in row.label or "KiB" in row.label
+        number = args.number if not slow else max(1, args.number // 4)
         measure(
             [row.ours, row.ref, row.floor_textbook, row.floor_tuned],
             number=number,
@@ -529,6 +615,51 @@ def report(rows: list[Row]) -> str:
     return render_table(headers, table)
 
 
+def issue_table(rows: list[Row]) -> str:
+    """The speed targets of issue 14, as ratios of this run (Wrapped provider rows)."""
+    by_label = {row.label.split(": ", 1)[1]: row for row in rows if row.label.startswith("Wrapped")}
+
+    def speedup(name: str) -> str:
+        row = by_label[name]
+        return fmt_ratio(row.ref.median_us / row.ours.median_us)
+
+    def floor(name: str, variant: str = "tuned") -> str:
+        row = by_label[name]
+        case = row.floor_tuned if variant == "tuned" else row.floor_textbook
+        return fmt_ratio(row.ours.median_us / case.median_us)
+
+    table = [
+        [
+            "encrypt_item/decrypt_item (fresh config each call): speed-up vs reference",
+            f"{speedup('encrypt_item (function API)')} / {speedup('decrypt_item (function API)')}",
+            ">= 5x",
+        ],
+        [
+            "ItemEncryptor, same run: speed-up vs reference",
+            f"{speedup('encrypt')} / {speedup('decrypt')}",
+            ">= 5x",
+        ],
+        [
+            "representative item, ItemEncryptor, vs textbook floor (vs tuned floor)",
+            f"{floor('encrypt', 'textbook')} / {floor('decrypt', 'textbook')} "
+            f"({floor('encrypt')} / {floor('decrypt')})",
+            "<= 1.2x (textbook)",
+        ],
+        [
+            "~300 KiB item vs floor (the lower floor)",
+            f"{_vs_floor(by_label['encrypt ~300 KiB item'])} / "
+            f"{_vs_floor(by_label['decrypt ~300 KiB item'])}",
+            "<= 1.25x",
+        ],
+    ]
+    return render_table(["issue 14 target (encrypt / decrypt)", "this run", "target"], table)
+
+
+def _vs_floor(row: Row) -> str:
+    lower = min(row.floor_textbook.median_us, row.floor_tuned.median_us)
+    return fmt_ratio(row.ours.median_us / lower)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=200, help="calls per timed round")
@@ -552,7 +683,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.clock} clock"
     )
     print()
-    print(report(run(args)))
+    rows = run(args)
+    print(report(rows))
+    print()
+    print(issue_table(rows))
     print()
     print(
         "ours/reference < 0.20x (speed-up >= 5x) and ours/raw floor <= 3x are the targets; "

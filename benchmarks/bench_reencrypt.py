@@ -54,7 +54,7 @@ def provider_for(generation: int) -> Any:
     )
 
 
-def client_for(endpoint: str) -> Any:
+def client_for(endpoint: str, *, parameter_validation: bool = True) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -64,7 +64,11 @@ def client_for(endpoint: str) -> Any:
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",
-        config=Config(max_pool_connections=32, retries={"max_attempts": 5, "mode": "standard"}),
+        config=Config(
+            max_pool_connections=32,
+            retries={"max_attempts": 5, "mode": "standard"},
+            parameter_validation=parameter_validation,
+        ),
     )
 
 

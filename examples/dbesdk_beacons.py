@@ -6,10 +6,10 @@ prepares are what you would send with a boto3 DynamoDB client.
 
 from __future__ import annotations
 
+# --8<-- [start:setup]
 import secrets
 import uuid
 
-# --8<-- [start:setup]
 from pynamodb_encryption.dbesdk import (
     BeaconItemEncryptor,
     BeaconVersion,

@@ -1,6 +1,7 @@
 """The re-encryption job never undoes an application write to an unsigned attribute
 (Hardening 1, "the jobs"): a ``DO_NOTHING`` attribute that the application adds or changes
-between the job's read and the job's conditional write survives the job."""
+between the job's read and the job's conditional write survives the job, in both write modes
+(single writes, and the entries of a ``TransactWriteItems``)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from pynamodb_encryption import AttributeActions, CryptoAction
 from pynamodb_encryption.maintenance import (
     CryptoConfig,
     ReencryptJob,
+    ReencryptOptions,
     UnsignedItemPolicy,
+    WriteMode,
     reencrypt_table,
 )
 
@@ -59,6 +62,19 @@ APP_WRITES: dict[str, dict[str, Any]] = {
 }
 
 
+def written_keys(operation: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+    """The keys of the items a job's write request writes (wire JSON)."""
+    if operation in ("PutItem", "UpdateItem"):
+        return [key_of(body.get("Item") or body["Key"])]
+    if operation == "TransactWriteItems":
+        return [
+            key_of(entry["Put"]["Item"] if "Put" in entry else entry["Update"]["Key"])
+            for entry in body["TransactItems"]
+        ]
+    return []
+
+
+@pytest.mark.parametrize("mode", list(WriteMode), ids=[m.value for m in WriteMode])
 @pytest.mark.parametrize("signed", [True, False], ids=["rotation", "adoption"])
 @pytest.mark.parametrize("write", sorted(APP_WRITES))
 def test_unsigned_write_between_read_and_write_survives(
@@ -68,6 +84,7 @@ def test_unsigned_write_between_read_and_write_survives(
     ddb_backend: str,
     write: str,
     signed: bool,
+    mode: WriteMode,
 ) -> None:
     if ddb_backend != "ddblocal":
         pytest.skip("one backend is enough for this interleaving")
@@ -82,18 +99,19 @@ def test_unsigned_write_between_read_and_write_survives(
     else:
         put_all(dynamodb_client, range_table, items)
     target = key_of(items[1])
-    done: list[bool] = []
+    done: list[str] = []
 
     def app_write(operation: str, body: dict[str, Any]) -> None:
-        key = body.get("Item") or body.get("Key") or {}
-        if operation in ("PutItem", "UpdateItem") and not done and key_of(key) == target:
-            done.append(True)
-            # The application writes between the job's read and the job's write.
-            dynamodb_client.update_item(
-                TableName=range_table,
-                Key={"pk": key["pk"], "sk": key["sk"]},
-                **APP_WRITES[write],
-            )
+        if done or target not in written_keys(operation, body):
+            return
+        done.append(operation)
+        # The application writes between the job's read and the job's write (for a
+        # transaction: the job's transaction that carries the item).
+        dynamodb_client.update_item(
+            TableName=range_table,
+            Key={"pk": {"S": target[0]}, "sk": {"N": target[1]}},
+            **APP_WRITES[write],
+        )
 
     inject("before-send.dynamodb", Answer(app_write))
     job = ReencryptJob(
@@ -102,8 +120,10 @@ def test_unsigned_write_between_read_and_write_survives(
         new=CryptoConfig(materials_provider=new, attribute_actions=ACTIONS),
         plaintext_policy=UnsignedItemPolicy.ADOPT,
     )
-    report = reencrypt_table(dynamodb_client, job)
-    assert done
+    report = reencrypt_table(dynamodb_client, job, ReencryptOptions(write_mode=mode))
+    # In transact mode the three items go in one transaction (a batch of one would be sent
+    # as a single write).
+    assert done == ["TransactWriteItems" if mode is WriteMode.TRANSACT else "UpdateItem"]
     assert report.ok
     assert report.reencrypted == 3
     stored = dynamodb_client.get_item(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,12 @@ from ..maintenance import (
     ReencryptOptions,
     ReencryptReport,
     UnsignedItemPolicy,
+    WriteMode,
     current_check_for_config,
     job_for_model,
     key_to_json,
     reencrypt_table,
+    reencrypt_table_processes,
     same_material_description,
     verify_only,
 )
@@ -171,6 +174,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"parallel scan segments, 1 to {MAX_SEGMENTS:,} (default 1)",
     )
     run_group.add_argument(
+        "--processes",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="run the segments in N worker processes (one core each; --segments is raised "
+        "to N if lower; --checkpoint is then a folder of per-segment files)",
+    )
+    run_group.add_argument(
         "--page-size", type=_positive_int, default=250, help="items per scan page (default 250)"
     )
     run_group.add_argument(
@@ -190,6 +201,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     run_group.add_argument(
         "--dry-run", action="store_true", help="write nothing; report what would change"
+    )
+    run_group.add_argument(
+        "--write-mode",
+        choices=[mode.value for mode in WriteMode],
+        default=WriteMode.PUT.value,
+        help="put (default): one conditional write (UpdateItem of the changed attributes) "
+        "per item; transact: up to 100 of the same conditional updates per "
+        "TransactWriteItems request (about 100x fewer write requests, but DynamoDB charges "
+        "transactional writes twice the write capacity units of a single write)",
     )
     run_group.add_argument(
         "--max-failures",
@@ -501,6 +521,12 @@ def _legacy_job(args: argparse.Namespace, client: Any) -> ReencryptJob:
     )
 
 
+def _worker_job(args: argparse.Namespace) -> tuple[Any, ReencryptJob]:
+    """The job factory of ``--processes``: each worker builds its own client and providers."""
+    client = dynamodb_client(args)
+    return client, _job(args, client)
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``pynamodb-encryption reencrypt``."""
     client = dynamodb_client(args)
@@ -521,10 +547,19 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         max_reported_failures=args.max_failures,
         progress=display if display.mode != "off" else None,
+        write_mode=WriteMode(args.write_mode),
     )
     display.start()
     try:
-        report = reencrypt_table(client, job, options)
+        if args.processes > 1:
+            report = reencrypt_table_processes(
+                functools.partial(_worker_job, args),
+                options,
+                processes=args.processes,
+                checkpoint_location=args.checkpoint,
+            )
+        else:
+            report = reencrypt_table(client, job, options)
     except KeyboardInterrupt:
         display.close(final=False)
         if args.checkpoint is not None:

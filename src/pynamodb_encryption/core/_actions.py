@@ -43,7 +43,7 @@ class AttributeActions:
     Immutable once built; `with_index_keys` and `with_overrides` return new objects.
     """
 
-    __slots__ = ("_default", "_overrides", "_take_no_actions")
+    __slots__ = ("_default", "_hash", "_overrides", "_take_no_actions")
 
     def __init__(
         self,
@@ -73,6 +73,7 @@ class AttributeActions:
             if action is CryptoAction.SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT:
                 raise ConfigurationError(_NOT_LEGACY, attribute=name)
         self._default = default_action
+        self._hash: int | None = None
         self._overrides: Mapping[str, CryptoAction] = MappingProxyType(overrides)
         self._take_no_actions = default_action is CryptoAction.DO_NOTHING and all(
             a is CryptoAction.DO_NOTHING for a in overrides.values()
@@ -133,12 +134,18 @@ class AttributeActions:
         return type(self)(self._default, merged)
 
     def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
         if not isinstance(other, AttributeActions):
             return NotImplemented
-        return self._default is other._default and dict(self._overrides) == dict(other._overrides)
+        # mappingproxy compares the dicts it wraps: no copies (this keys the encryptor caches).
+        return self._default is other._default and self._overrides == other._overrides
 
     def __hash__(self) -> int:
-        return hash((self._default, frozenset(self._overrides.items())))
+        cached = self._hash
+        if cached is None:
+            cached = self._hash = hash((self._default, frozenset(self._overrides.items())))
+        return cached
 
     def __repr__(self) -> str:
         overrides = {k: v.name for k, v in sorted(self._overrides.items())}

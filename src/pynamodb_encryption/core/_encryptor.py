@@ -10,6 +10,8 @@ import hashlib
 import operator
 import os
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,7 +38,7 @@ from ._codec import (
     serialize,
     sort_names,
 )
-from ._keys import CbcEncryptor, is_cbc_blob
+from ._keys import LARGE_VALUE, CbcEncryptor, is_cbc_blob
 from ._materials import EncryptionContext, MaterialsProvider
 from ._md import (
     MD_SIGNING_ALGORITHM,
@@ -74,6 +76,15 @@ _B_HEADER = struct.Struct(">2sI").pack  # the type tag and length that frame a b
 _sha256 = hashlib.sha256
 _EMPTY_MD: Mapping[str, str] = MappingProxyType({})
 _first = operator.itemgetter(0)
+
+
+def _blob_digest(blob: bytes) -> bytes:
+    """SHA-256 of a binary value as the serializer frames it (tag, length, bytes)."""
+    if len(blob) < LARGE_VALUE:
+        return _sha256(_B_HEADER(_TAG_B, len(blob)) + blob).digest()
+    digest = _sha256(_B_HEADER(_TAG_B, len(blob)))  # no framed copy of a large value
+    digest.update(blob)
+    return digest.digest()
 
 
 @lru_cache(maxsize=8192)
@@ -141,7 +152,7 @@ def _string_to_sign(
             else:
                 blob = _binary(value)
             if blob is not None:
-                parts.append(_sha256(_B_HEADER(_TAG_B, len(blob)) + blob).digest())
+                parts.append(_blob_digest(blob))
                 if blobs is not None:
                     blobs[name] = blob
                 continue
@@ -173,7 +184,7 @@ def check_configuration(attribute_actions: object, materials_provider: object) -
             "attribute_actions must be a pynamodb_encryption AttributeActions, got "
             f"{type(attribute_actions).__name__}"
         )
-    if not isinstance(materials_provider, MaterialsProvider):
+    if not _is_provider(materials_provider):
         raise ConfigurationError(
             "materials_provider must have encryption_materials() and decryption_materials() "
             "(a pynamodb_encryption provider)"
@@ -189,6 +200,78 @@ def check_configuration(attribute_actions: object, materials_provider: object) -
 # Bounds the per-encryptor plan cache: a table whose items have many different attribute
 # sets just recomputes plans (cheap) instead of growing without limit.
 _PLAN_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Schema:
+    """What an encryptor derives from its table and actions alone (never from keys).
+
+    Shared by every encryptor built for the same table, key names and actions, so that the
+    function API (a new encryptor per call) keeps the plans and digests that a long-lived
+    `ItemEncryptor` keeps. It holds names only: no provider, key or attribute value.
+    """
+
+    actions: AttributeActions
+    table_digest: bytes
+    plans: dict[tuple[str, ...], _Plan]
+
+
+# A process has a few tables and configurations; the bound only stops a caller that builds
+# actions dynamically from growing the cache. Least recently used entries go first.
+_SCHEMA_CACHE_SIZE = 64
+_schemas: OrderedDict[tuple[Any, ...], _Schema] = OrderedDict()
+_schemas_lock = threading.Lock()
+
+
+def _schema(
+    table_name: str,
+    partition_key_name: str | None,
+    sort_key_name: str | None,
+    attribute_actions: AttributeActions,
+) -> _Schema:
+    cache_key = (
+        table_name,
+        partition_key_name,
+        sort_key_name,
+        type(attribute_actions),
+        attribute_actions,
+    )
+    with _schemas_lock:
+        schema = _schemas.get(cache_key)
+        if schema is not None:
+            _schemas.move_to_end(cache_key)
+            return schema
+    # The caller (ItemEncryptor) has checked the names and actions (check_configuration), so
+    # a configuration that fails them never reaches the cache.
+    schema = _Schema(
+        actions=attribute_actions.with_index_keys((partition_key_name, sort_key_name)),
+        table_digest=_table_digest(table_name),
+        plans={},
+    )
+    with _schemas_lock:
+        schema = _schemas.setdefault(cache_key, schema)
+        while len(_schemas) > _SCHEMA_CACHE_SIZE:
+            _schemas.popitem(last=False)
+    return schema
+
+
+# isinstance() against a runtime-checkable protocol inspects the object's attributes on every
+# call (several µs); a class whose instances passed once is remembered (bounded, classes only).
+_provider_types: set[type] = set()
+
+
+def _is_provider(provider: object) -> bool:
+    kind = type(provider)
+    if kind in _provider_types:
+        return True
+    if not isinstance(provider, MaterialsProvider):
+        return False
+    if len(_provider_types) < _SCHEMA_CACHE_SIZE and all(
+        callable(getattr(kind, name, None))
+        for name in ("encryption_materials", "decryption_materials")
+    ):
+        _provider_types.add(kind)
+    return True
 
 
 class ItemEncryptor:
@@ -237,13 +320,14 @@ class ItemEncryptor:
                     table=table_name,
                 )
         check_configuration(attribute_actions, materials_provider)
+        schema = _schema(table_name, partition_key_name, sort_key_name, attribute_actions)
         self._table_name = table_name
         self._partition_key_name = partition_key_name
         self._sort_key_name = sort_key_name
-        self._actions = attribute_actions.with_index_keys((partition_key_name, sort_key_name))
+        self._actions = schema.actions
         self._provider = materials_provider
-        self._table_digest = _table_digest(table_name)
-        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._table_digest = schema.table_digest
+        self._plans = schema.plans
 
     @property
     def attribute_actions(self) -> AttributeActions:
@@ -411,7 +495,7 @@ class ItemEncryptor:
                 )
             for name, blob in zip(plan.encrypted, cipher.encrypt_all(plaintexts, ivs), strict=True):
                 out[name] = {"B": blob}
-                value_digests[name] = _sha256(_B_HEADER(_TAG_B, len(blob)) + blob).digest()
+                value_digests[name] = _blob_digest(blob)
 
         parts = [self._table_digest]
         for name, prefix, _ in plan.signing_order:
@@ -499,7 +583,7 @@ class ItemEncryptor:
         # One cipher context and one call for every value that has the shape of a CBC
         # ciphertext, up to the first that has not (see CbcDecryptor); the loop below then
         # reports the first failure in attribute order, as decrypting one by one would.
-        plaintexts: list[bytes | None] = []
+        plaintexts: list[bytes | memoryview | None] = []
         if encrypted[0] in blobs:
             cbc_blobs = []
             for name in encrypted:
@@ -507,7 +591,7 @@ class ItemEncryptor:
                 if blob is None or not is_cbc_blob(blob):
                     break
                 cbc_blobs.append(blob)
-            plaintexts = key.cbc_decryptor().decrypt_all(cbc_blobs)
+            plaintexts = key.cbc_decryptor().decrypt_views(cbc_blobs)
         for index, name in enumerate(encrypted):
             try:
                 if index == len(plaintexts):
@@ -517,7 +601,11 @@ class ItemEncryptor:
                 plaintext = plaintexts[index]
                 if plaintext is None:
                     raise ValueError("bad padding")
-                body[name] = deserialize(plaintext)
+                body[name] = (
+                    deserialize(plaintext)
+                    if type(plaintext) is bytes
+                    else _deserialize_large(plaintext)
+                )
             except (ValueError, CodecError) as exc:
                 # One opaque message for every failure: which step failed stays in __cause__.
                 raise DecryptionError(
@@ -590,6 +678,31 @@ class ItemEncryptor:
                 f"cannot convert the item: {exc}", table=self._table_name
             ) from exc
         return from_ddb_item(self.decrypt(ddb))
+
+
+_TAG_S = b"\x00s"
+
+
+def _deserialize_large(view: memoryview | bytes) -> dict[str, Any]:
+    """`deserialize` for a large decrypted value, read straight from the decrypted buffer.
+
+    A binary or string value (what large values are) is built with one copy, or one decoding
+    pass; anything else goes through the general parser.
+    """
+    tag = bytes(view[:2])
+    if len(view) >= 6 and int.from_bytes(view[2:6], "big") == len(view) - 6:
+        if tag == _TAG_B:
+            return {"B": bytes(view[6:])}
+        if tag == _TAG_S:
+            try:
+                text: str | None = str(view[6:], "utf-8")
+            except UnicodeDecodeError:
+                # Raised outside the handler: the error's .object holds the decrypted bytes.
+                text = None
+            if text is None:
+                raise CodecError("string is not valid UTF-8")
+            return {"S": text}
+    return deserialize(bytes(view))
 
 
 def _binary(value: Any) -> bytes | None:

@@ -239,6 +239,9 @@ class SymmetricKey:
 _ZERO_BLOCK = bytes(16)
 _ZERO_IV_CBC = modes.CBC(_ZERO_BLOCK)  # immutable, so shared
 _PADDING = tuple(bytes((n,)) * n for n in range(17))
+# From this size on (bytes), values take paths that avoid copies, which cost more than the few
+# extra calls they need; below it, fewer calls win.
+LARGE_VALUE = 16 * 1024
 
 
 class CbcEncryptor:
@@ -271,7 +274,20 @@ class CbcEncryptor:
         for plaintext in plaintexts:
             iv = ivs[offset : offset + 16]
             offset += 16
-            padded = plaintext + _PADDING[16 - len(plaintext) % 16]
+            size = len(plaintext)
+            if size >= LARGE_VALUE:
+                # No padded copy and no re-assembled input: the first block, the whole blocks
+                # straight from the plaintext's buffer, then the last partial block and its
+                # padding. Each copy of a value this size costs as much as hashing it.
+                full = size - size % 16
+                first = from_bytes(plaintext[:16], "big") ^ from_bytes(iv, "big") ^ last
+                head = update(first.to_bytes(16, "big"))
+                middle = update(memoryview(plaintext)[16:full])
+                tail = update(plaintext[full:] + _PADDING[16 - size % 16])
+                last = from_bytes(tail, "big")
+                out.append(b"".join((iv, head, middle, tail)))
+                continue
+            padded = plaintext + _PADDING[16 - size % 16]
             first = from_bytes(padded[:16], "big") ^ from_bytes(iv, "big") ^ last
             body = update(first.to_bytes(16, "big") + padded[16:])
             last = from_bytes(body[-16:], "big")
@@ -306,11 +322,28 @@ class CbcDecryptor:
         ``None`` stands for a value whose padding is malformed, so that the caller can report
         failures in its own order. Raises ``ValueError`` if any value is not whole blocks.
         """
+        return [None if p is None else bytes(p) for p in self.decrypt_views(blobs)]
+
+    def decrypt_views(self, blobs: Sequence[bytes]) -> list[bytes | memoryview | None]:
+        """`decrypt_all`, except that large plaintexts (``LARGE_VALUE`` bytes of ciphertext
+        and more) come as memoryviews into the decrypted buffer: no copy is made of them."""
         for blob in blobs:
             if len(blob) < 32 or len(blob) % 16:
                 raise ValueError("ciphertext length is not a whole number of blocks")
-        out = self._update(b"".join(blobs))
-        plaintexts: list[bytes | None] = []
+        plaintexts: list[bytes | memoryview | None] = []
+        update = self._update
+        if sum(map(len, blobs)) >= LARGE_VALUE:
+            # Large values: one update each, so that no joined copy of them all is made.
+            for blob in blobs:
+                out = update(blob)
+                pad = out[-1]
+                if 1 <= pad <= 16 and out[-pad:] == _PADDING[pad]:
+                    large = len(out) >= LARGE_VALUE
+                    plaintexts.append(memoryview(out)[16:-pad] if large else out[16:-pad])
+                else:
+                    plaintexts.append(None)
+            return plaintexts
+        out = update(b"".join(blobs))
         start = 0
         for blob in blobs:
             end = start + len(blob)

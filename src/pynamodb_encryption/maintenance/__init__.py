@@ -11,6 +11,13 @@ from ._config import (
     provider_from_config,
     read_provider_config,
 )
+from ._distributed import (
+    JobFactory,
+    SegmentCheckpoints,
+    reencrypt_table_processes,
+    reencrypt_table_spark,
+    run_segment_task,
+)
 from ._keyring_config import KeyringConfig, is_keyring_config, keyring_from_config
 from ._ratelimit import TokenBucket
 from ._reencrypt import (
@@ -25,6 +32,7 @@ from ._reencrypt import (
     ReencryptReport,
     SegmentFailure,
     UnsignedItemPolicy,
+    WriteMode,
     job_for_model,
     key_to_json,
     reencrypt_table,
@@ -32,14 +40,17 @@ from ._reencrypt import (
     verify_only,
 )
 from ._rotation import KeyRotationProvider
+from ._spark_main import ConfigJobFactory, spark_main
 
 __all__ = [
     "VOLATILE_DESCRIPTION_KEYS",
     "Checkpoint",
+    "ConfigJobFactory",
     "CryptoConfig",
     "CurrentCheck",
     "InsecureKeyFileWarning",
     "ItemFailure",
+    "JobFactory",
     "KeyFilePolicy",
     "KeyRotationProvider",
     "KeyringConfig",
@@ -48,10 +59,12 @@ __all__ = [
     "ReencryptOptions",
     "ReencryptProgress",
     "ReencryptReport",
+    "SegmentCheckpoints",
     "SegmentFailure",
     "SegmentState",
     "TokenBucket",
     "UnsignedItemPolicy",
+    "WriteMode",
     "current_check_for_config",
     "is_keyring_config",
     "job_for_model",
@@ -62,6 +75,10 @@ __all__ = [
     "provider_from_config",
     "read_provider_config",
     "reencrypt_table",
+    "reencrypt_table_processes",
+    "reencrypt_table_spark",
+    "run_segment_task",
     "same_material_description",
+    "spark_main",
     "verify_only",
 ]
