@@ -26,6 +26,7 @@ from pynamodb_encryption.maintenance import (
     ReencryptJob,
     ReencryptOptions,
     UnsignedItemPolicy,
+    WriteMode,
     job_for_model,
     reencrypt_table,
 )
@@ -147,8 +148,9 @@ def test_legacy_to_dbesdk_while_mixed_writers_write(
         assert item.hits == native_acks[f"a{n}"]
 
 
+@pytest.mark.parametrize("mode", [WriteMode.PUT, WriteMode.TRANSACT])
 def test_plaintext_to_dbesdk(
-    ddb_endpoint: str, make_table: Callable[..., str], dynamodb_client: Any
+    ddb_endpoint: str, make_table: Callable[..., str], dynamodb_client: Any, mode: WriteMode
 ) -> None:
     table = make_table()
     for n in range(5):
@@ -158,7 +160,7 @@ def test_plaintext_to_dbesdk(
         )
     model = _model(table, ddb_endpoint, LegacyPolicy.FORBID_LEGACY_ENCRYPT_FORBID_LEGACY_DECRYPT)
     job = job_for_model(model, old=CryptoConfig(), plaintext_policy=UnsignedItemPolicy.ADOPT)
-    report = reencrypt_table(dynamodb_client, job)
+    report = reencrypt_table(dynamodb_client, job, ReencryptOptions(write_mode=mode))
     assert (report.reencrypted, report.failed) == (5, 0)
     assert _formats(dynamodb_client, table) == {"dbesdk": 5}
     assert model.get("p3").secret == "s3"
