@@ -4,9 +4,10 @@ writes, and the class-definition checks."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -253,3 +254,58 @@ def test_attr_name_is_what_is_signed(
     )
     assert engine.decrypt(raw)["s"] == {"S": "x"}
     assert Renamed._pde_encryptor() is Renamed._pde_encryptor()
+
+
+@contextlib.contextmanager
+def _hooked(model: Any, event: str, handler: Callable[..., Any]) -> Iterator[None]:
+    events = model._get_connection().connection.client.meta.events
+    events.register(event, handler)
+    try:
+        yield
+    finally:
+        events.unregister(event, handler)
+
+
+def test_writes_slipped_in_before_the_conditional_write(
+    ddb_endpoint: str, make_table: Callable[..., str], dynamodb_client: Any
+) -> None:
+    """Faults injected through botocore: an unsigned write and a signed write land between the
+    signed update's read and its conditional UpdateItem."""
+    table = make_table(range_key=True)
+    model, other = _model(table, ddb_endpoint), _model(table, ddb_endpoint)
+    model("k", 1, ssn="s", status="a", hits=0).save()
+    slipped = [0]
+
+    def slip_unsigned(**_: Any) -> None:
+        if slipped[0] == 0:
+            slipped[0] += 1
+            dynamodb_client.update_item(
+                TableName=table,
+                Key={"pk": {"S": "k"}, "sk": {"N": "1"}},
+                UpdateExpression="ADD hits :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+
+    with _hooked(model, "before-send.dynamodb.UpdateItem", slip_unsigned):
+        model("k", 1).update([model.status.set("b"), model.hits.add(10)])
+    stored = model.get("k", 1, consistent_read=True)
+    assert (stored.status, stored.hits) == ("b", 11)
+
+    sends = [0]
+
+    def count(**_: Any) -> None:
+        sends[0] += 1
+
+    def slip_signed(**_: Any) -> None:
+        if slipped[0] == 1:
+            slipped[0] += 1
+            other("k", 1).update([other.ssn.set("other")])
+
+    with (
+        _hooked(model, "before-send.dynamodb.UpdateItem", count),
+        _hooked(model, "before-send.dynamodb.UpdateItem", slip_signed),
+    ):
+        model("k", 1).update([model.status.set("c")])
+    stored = model.get("k", 1, consistent_read=True)
+    assert (stored.ssn, stored.status, stored.hits) == ("other", "c", 11)
+    assert sends[0] == 2  # the footer changed under it: the conditional write failed once
