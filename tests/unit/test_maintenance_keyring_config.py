@@ -157,3 +157,28 @@ def test_a_wrong_key_length_names_the_field_not_the_key(
         )
     assert "short-secret" not in str(raised.value)
     assert "wrapping_key" in str(raised.value)
+
+
+def test_the_schema_and_the_reader_agree() -> None:
+    import jsonschema
+
+    from pynamodb_encryption.dbesdk import RsaPadding
+    from pynamodb_encryption.maintenance import provider_config_schema
+    from pynamodb_encryption.maintenance._keyring_config import KEYRING_KINDS
+
+    schema = provider_config_schema()
+    defs = schema["$defs"]
+    assert tuple(defs["keyring"]["properties"]["keyring"]["enum"]) == KEYRING_KINDS
+    assert set(defs["keyring-raw-rsa"]["properties"]["padding"]["enum"]) == {
+        p.value for p in RsaPadding
+    }
+    assert set(defs["keyring-aws-kms"]["properties"]["algorithm_suite"]["enum"]) == {
+        s.name for s in DbeAlgorithmSuite
+    }
+    validator = jsonschema.Draft202012Validator(schema)
+    for kind in KEYRING_KINDS:
+        with pytest.raises(ConfigurationError) as refused:
+            keyring_from_config({"keyring": kind, "not_a_field": 1})
+        listed = refused.value.message.split("allowed: ", 1)[1].split(", ")
+        assert set(listed) == set(defs[f"keyring-{kind}"]["properties"])
+        assert not validator.is_valid({"keyring": kind, "not_a_field": 1})

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,39 +43,24 @@ from ..keyrings import (
     RsaPadding,
 )
 from ..structured import DbeAlgorithmSuite, Keyring
-from ._config import KeyFilePolicy, _check_key_file_mode, _client, _read_json, suggest
+from ._config import (
+    KeyFilePolicy,
+    _check_key_file_mode,
+    _client,
+    _read_json,
+    _schema,
+    suggest,
+)
 
 __all__ = ["KEYRING_KINDS", "KeyringConfig", "is_keyring_config", "keyring_from_config"]
 
 KEYRING_KINDS = ("raw-aes", "raw-rsa", "aws-kms", "hierarchical")
 
-_COMMON = frozenset(
-    {
-        "keyring",
-        "comment",
-        "description",
-        "logical_table_name",
-        "algorithm_suite",
-        "allowed_unsigned_attributes",
-        "allowed_unsigned_attribute_prefix",
-    }
-)
-_FIELDS = {
-    "raw-aes": _COMMON | {"key_namespace", "key_name", "wrapping_key"},
-    "raw-rsa": _COMMON | {"key_namespace", "key_name", "private_key", "public_key", "padding"},
-    "aws-kms": _COMMON | {"key_id", "kms_endpoint_url", "region"},
-    "hierarchical": _COMMON
-    | {
-        "key_store_table",
-        "logical_key_store_name",
-        "kms_key_id",
-        "branch_key_id",
-        "ttl_seconds",
-        "kms_endpoint_url",
-        "dynamodb_endpoint_url",
-        "region",
-    },
-}
+
+@functools.cache
+def _allowed_fields(kind: str) -> frozenset[str]:
+    """The fields a keyring config of ``kind`` may hold (from the published schema)."""
+    return frozenset(_schema()["$defs"][f"keyring-{kind}"]["properties"])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,7 +107,7 @@ def keyring_from_config(
             f"config field 'keyring' is missing or unknown{hint}: use one of "
             f"{', '.join(KEYRING_KINDS)}"
         )
-    allowed = _FIELDS[kind]
+    allowed = _allowed_fields(kind)
     unknown = sorted(str(u) for u in set(mapping) - allowed)
     if unknown:
         names = ", ".join(repr(u) + suggest(u, allowed) for u in unknown)
