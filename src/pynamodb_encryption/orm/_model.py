@@ -142,7 +142,15 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     - ``update_retry_seconds`` (optional): how long a signed ``update()`` keeps retrying
       against concurrent writers of the same item (jittered exponential backoff), default 10;
       then it raises `UpdateContentionError`;
-    - ``update_attempts`` (optional): also stop after this many attempts, default no cap.
+    - ``update_attempts`` (optional): also stop after this many attempts, default no cap;
+    - ``keyring`` (optional): a DB-ESDK keyring, or a zero-argument callable returning one
+      (resolved once, on first use): items are written in the DB-ESDK format. Unmarked fields
+      are DO_NOTHING and allowed unsigned; ``SignedAttribute(..., in_encryption_context=True)``
+      is SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT. With ``allowed_unsigned_attribute_prefix``,
+      ``algorithm_suite`` and ``logical_table_name`` (optional) as in AWS's table config;
+    - ``legacy_policy`` (optional, with both ``materials_provider`` and ``keyring``): a
+      `LegacyPolicy`, default ``FORBID_LEGACY_ENCRYPT_ALLOW_LEGACY_DECRYPT`` (write DB-ESDK,
+      read both formats). ``plaintext_policy`` also takes a `PlaintextOverride`.
 
     Keys, index keys, the TTL, version and discriminator attributes are always signed and never
     encrypted.
