@@ -201,3 +201,44 @@ def test_dbesdk_to_dbesdk_with_another_keyring(
         model.get("d1", consistent_read=True)  # the old keyring no longer opens the items
     model.Meta.keyring = OTHER_KEYRING  # type: ignore[attr-defined]
     assert model.get("d4", consistent_read=True).counter == 4
+
+
+def test_an_interrupted_conversion_resumes_from_its_checkpoint(
+    ddb_endpoint: str, make_table: Callable[..., str], dynamodb_client: Any, tmp_path: Any
+) -> None:
+    table = make_table()
+    legacy = _model(table, ddb_endpoint, LegacyPolicy.FORCE_LEGACY_ENCRYPT_ALLOW_LEGACY_DECRYPT)
+    model = _model(table, ddb_endpoint, LegacyPolicy.FORBID_LEGACY_ENCRYPT_FORBID_LEGACY_DECRYPT)
+    for n in range(30):
+        legacy(f"r{n}", secret=f"s{n}").save()
+    job = job_for_model(
+        model,
+        old=CryptoConfig(
+            materials_provider=PROVIDER, attribute_actions=model.get_attribute_actions()
+        ),
+    )
+    checkpoint = tmp_path / "job.checkpoint"
+    pages: list[int] = []
+
+    def interrupt(progress: Any) -> None:
+        pages.append(progress.scanned)
+        if len(pages) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        reencrypt_table(
+            dynamodb_client,
+            job,
+            ReencryptOptions(page_size=5, checkpoint_path=checkpoint, progress=interrupt),
+        )
+    assert checkpoint.exists()
+    assert 0 < _formats(dynamodb_client, table)["dbesdk"] < 30
+    resumed = reencrypt_table(
+        dynamodb_client, job, ReencryptOptions(page_size=5, checkpoint_path=checkpoint)
+    )
+    assert resumed.resumed
+    assert resumed.ok
+    assert resumed.scanned < 30
+    assert not checkpoint.exists()
+    assert _formats(dynamodb_client, table) == {"dbesdk": 30}
+    assert sorted(a.secret for a in model.scan()) == sorted(f"s{n}" for n in range(30))
