@@ -167,7 +167,7 @@ def test_plaintext_to_dbesdk(
     assert reencrypt_table(dynamodb_client, job).reencrypted == 0
 
 
-def test_dbesdk_to_dbesdk_with_another_keyring(
+def test_dbesdk_to_dbesdk_another_keyring_then_other_actions(
     ddb_endpoint: str, make_table: Callable[..., str], dynamodb_client: Any
 ) -> None:
     table = make_table()
@@ -201,6 +201,29 @@ def test_dbesdk_to_dbesdk_with_another_keyring(
         model.get("d1", consistent_read=True)  # the old keyring no longer opens the items
     model.Meta.keyring = OTHER_KEYRING  # type: ignore[attr-defined]
     assert model.get("d4", consistent_read=True).counter == 4
+
+    # New actions, same keyring: `counter` becomes encrypted. The keyring opens every item,
+    # but their headers say SIGN_ONLY, so none is current until rewritten.
+    encrypted = config(OTHER_KEYRING)
+    actions = dict(encrypted.attribute_actions_on_encrypt)
+    actions["counter"] = CryptoAction.ENCRYPT_AND_SIGN
+    new_actions = ReencryptJob(
+        table_name=table,
+        old=CryptoConfig(dbesdk=config(OTHER_KEYRING)),
+        new=CryptoConfig(
+            dbesdk=DynamoDbTableEncryptionConfig(
+                logical_table_name=table,
+                partition_key_name="pk",
+                attribute_actions_on_encrypt=actions,
+                allowed_unsigned_attributes=["hits"],
+                keyring=OTHER_KEYRING,
+            )
+        ),
+    )
+    assert reencrypt_table(dynamodb_client, new_actions).reencrypted == 6
+    assert reencrypt_table(dynamodb_client, new_actions).already_current == 6
+    raw = dynamodb_client.get_item(TableName=table, Key={"pk": {"S": "d2"}})["Item"]
+    assert "B" in raw["counter"]
 
 
 def test_an_interrupted_conversion_resumes_from_its_checkpoint(
