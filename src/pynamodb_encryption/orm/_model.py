@@ -169,8 +169,9 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
 
     @classmethod
     def reset_materials_provider(cls) -> None:
-        """Forget the resolved provider and item encryptor of this class: the next operation
-        resolves ``Meta.materials_provider`` again (e.g. after keys were reloaded)."""
+        """Forget the resolved provider, keyring and item encryptor of this class: the next
+        operation resolves ``Meta.materials_provider`` and ``Meta.keyring`` again (e.g. after
+        keys were reloaded)."""
         if "_pde_encryptor_cache" in cls.__dict__:
             delattr(cls, "_pde_encryptor_cache")
 
