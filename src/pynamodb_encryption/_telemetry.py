@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .errors import PynamoDBEncryptionError
 
 if TYPE_CHECKING:
-    from .core import ItemEncryptor
+    from .core import ItemEncryptorProtocol
 
 __all__ = [
     "LOGGERS",
@@ -232,7 +232,7 @@ def _failed(otel: _Otel | None, table: str, operation: str, exc: BaseException) 
         otel.failed.add(1, {"table": table, "operation": operation, "reason": reason})
 
 
-def encrypt(encryptor: ItemEncryptor, item: Mapping[str, Any]) -> dict[str, Any]:
+def encrypt(encryptor: ItemEncryptorProtocol, item: Mapping[str, Any]) -> dict[str, Any]:
     """``encryptor.encrypt(item)``, counted and traced."""
     otel = _otel()
     if otel is None:
@@ -249,7 +249,7 @@ def encrypt(encryptor: ItemEncryptor, item: Mapping[str, Any]) -> dict[str, Any]
     return result
 
 
-def decrypt(encryptor: ItemEncryptor, item: Mapping[str, Any]) -> dict[str, Any]:
+def decrypt(encryptor: ItemEncryptorProtocol, item: Mapping[str, Any]) -> dict[str, Any]:
     """``encryptor.decrypt(item)``, logged (WARNING on failure), counted and traced."""
     otel = _otel()
     if otel is None:

@@ -30,6 +30,7 @@ from pynamodb_encryption import (
     SymmetricKey,
     UnsupportedOperationError,
 )
+from pynamodb_encryption.core import ItemEncryptorProtocol
 from pynamodb_encryption.orm import (
     EncryptedAttribute,
     EncryptedModel,
@@ -103,7 +104,8 @@ def test_encryptor_is_rebuilt_when_table_or_provider_changes() -> None:
         pk = UnicodeAttribute(hash_key=True)
 
     first = Moving._pde_encryptor()
-    assert isinstance(first, ItemEncryptor)
+    assert isinstance(first, ItemEncryptorProtocol)
+    assert isinstance(first.legacy, ItemEncryptor)
     Moving.Meta.table_name = "two"
     second = Moving._pde_encryptor()
     assert second is not first

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..core import AttributeActions, ItemEncryptor, MaterialsProvider
+from ..core import AttributeActions, ItemEncryptorProtocol, MaterialsProvider
 from ..errors import ConfigurationError, UnsupportedOperationError
+from ..structured import DynamoDbTablesEncryptionConfig
 from ._operations import DDB_JSON, RESOURCE, Engine, Operations
 from ._table_info import TableInfo, TableInfoCache
 
@@ -78,7 +79,7 @@ class EncryptedPageIterator:
     __slots__ = ("_encryptor", "_operations", "_pages", "_table")
 
     def __init__(
-        self, pages: Any, operations: Operations, encryptor: ItemEncryptor, table: str
+        self, pages: Any, operations: Operations, encryptor: ItemEncryptorProtocol, table: str
     ) -> None:
         self._pages = pages
         self._operations = operations
@@ -165,17 +166,21 @@ class EncryptedClient:
         expect_standard_dictionaries: items are plain Python values, as with
             ``table.meta.client`` from a boto3 resource.
         table_info: `TableInfo` objects for tables that must not be described.
+        encryption_config: instead of ``materials_provider``: a DB-ESDK
+            `DynamoDbTablesEncryptionConfig` (AWS's shape), one configuration per table;
+            other tables are refused.
     """
 
     def __init__(
         self,
         client: Any,
-        materials_provider: MaterialsProvider,
+        materials_provider: MaterialsProvider | None = None,
         attribute_actions: AttributeActions | None = None,
         auto_refresh_table_indexes: bool = True,
         expect_standard_dictionaries: bool = False,
         *,
         table_info: TableInfo | Iterable[TableInfo] | None = None,
+        encryption_config: DynamoDbTablesEncryptionConfig | None = None,
     ) -> None:
         if client is None or not hasattr(client, "put_item"):
             raise ConfigurationError("client must be a boto3 DynamoDB client")
@@ -186,6 +191,7 @@ class EncryptedClient:
         engine = Engine(
             materials_provider=materials_provider,
             attribute_actions=attribute_actions,
+            encryption_config=encryption_config,
             table_infos=TableInfoCache(
                 client.describe_table, infos, auto_refresh=auto_refresh_table_indexes
             ),
@@ -193,7 +199,11 @@ class EncryptedClient:
         self._ops = Operations(engine, RESOURCE if expect_standard_dictionaries else DDB_JSON)
 
     def __repr__(self) -> str:
-        provider = type(self._ops.engine.materials_provider).__name__
+        engine = self._ops.engine
+        if engine.encryption_config is not None:
+            tables = sorted(engine.encryption_config.table_encryption_configs)
+            return f"EncryptedClient(encryption_config=<DB-ESDK tables {tables}>)"
+        provider = type(engine.materials_provider).__name__
         return f"EncryptedClient(materials_provider={provider})"
 
     def put_item(self, **kwargs: Any) -> Any:

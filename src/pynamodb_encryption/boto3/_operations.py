@@ -28,6 +28,7 @@ from ..core import (
     AttributeActions,
     CryptoAction,
     ItemEncryptor,
+    ItemEncryptorProtocol,
     MaterialsProvider,
 )
 from ..core._codec import CodecError, serialize
@@ -39,10 +40,11 @@ from ..errors import (
     PynamoDBEncryptionError,
     UnsupportedOperationError,
 )
+from ..structured import DynamoDbTablesEncryptionConfig
 from ._expressions import condition_to_text, expression_names
 from ._table_info import TableInfoCache
 
-__all__ = ["CallOptions", "Engine", "ItemShape", "Operations", "DDB_JSON", "RESOURCE"]
+__all__ = ["ActionView", "CallOptions", "Engine", "ItemShape", "Operations", "DDB_JSON", "RESOURCE"]
 
 _ENCRYPT = CryptoAction.ENCRYPT_AND_SIGN
 _NOTHING = CryptoAction.DO_NOTHING
@@ -50,6 +52,63 @@ _RESERVED = frozenset((SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE))
 _PROJECTING_SELECTS = frozenset(("SPECIFIC_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES"))
 _FULL_ITEM_RETURN_VALUES = frozenset(("ALL_OLD", "ALL_NEW"))
 _ENCRYPTOR_CACHE_SIZE = 256
+
+
+# ----------------------------------------------------------------------------------------
+# What the checks need to know of an item encryptor, whatever its format
+
+
+@dataclass(frozen=True, slots=True)
+class ActionView:
+    """The actions, reserved and marker attributes of an item encryptor (any format, through
+    the item-encryptor protocol), or of bare legacy `AttributeActions` before a table's keys
+    are known."""
+
+    action: Callable[[str], CryptoAction]
+    reserved: frozenset[str]
+    markers: tuple[str, ...]
+    take_no_actions: bool = False
+    #: DB-ESDK configurations refuse the legacy request parameters (as AWS's DB-ESDK does).
+    refuses_legacy_parameters: bool = False
+
+    @classmethod
+    def of(cls, encryptor: ItemEncryptorProtocol) -> ActionView:
+        if isinstance(encryptor, ItemEncryptor):
+            return cls.legacy(encryptor.attribute_actions)
+        return cls(
+            encryptor.action,
+            encryptor.reserved_attributes,
+            encryptor.marker_attributes,
+            refuses_legacy_parameters=True,
+        )
+
+    @classmethod
+    def legacy(cls, actions: AttributeActions) -> ActionView:
+        return cls(actions.action, _RESERVED, (SIGNATURE_ATTRIBUTE,), actions.take_no_actions)
+
+
+_LEGACY_PARAMETERS = (
+    "Expected",
+    "AttributeUpdates",
+    "ScanFilter",
+    "QueryFilter",
+    "KeyConditions",
+    "ConditionalOperator",
+    "AttributesToGet",
+)
+
+
+def check_legacy_parameters(kwargs: Mapping[str, Any], view: ActionView, *, table: str) -> None:
+    """DB-ESDK configurations refuse DynamoDB's legacy parameters, as AWS's DB-ESDK does."""
+    if not view.refuses_legacy_parameters:
+        return
+    for param in _LEGACY_PARAMETERS:
+        if kwargs.get(param) is not None:
+            raise UnsupportedOperationError(
+                f"{param} is one of DynamoDB's legacy parameters, which a DB-ESDK table "
+                "configuration refuses: use the expression parameters",
+                table=table,
+            )
 
 
 # ----------------------------------------------------------------------------------------
@@ -127,7 +186,7 @@ class CallOptions:
     ``attribute_actions`` keeps the helper's provider and the table's keys.
     """
 
-    item_encryptor: ItemEncryptor | None = None
+    item_encryptor: ItemEncryptorProtocol | None = None
     attribute_actions: AttributeActions | None = None
 
     @classmethod
@@ -139,8 +198,11 @@ class CallOptions:
             )
         encryptor = kwargs.pop("item_encryptor", None)
         actions = kwargs.pop("attribute_actions", None)
-        if encryptor is not None and not isinstance(encryptor, ItemEncryptor):
-            raise ConfigurationError("item_encryptor must be an ItemEncryptor")
+        if encryptor is not None and not isinstance(encryptor, ItemEncryptorProtocol):
+            raise ConfigurationError(
+                "item_encryptor must be an item encryptor (ItemEncryptor, DbEsdkItemEncryptor "
+                "or MigratingItemEncryptor)"
+            )
         if actions is not None and not isinstance(actions, AttributeActions):
             raise ConfigurationError("attribute_actions must be an AttributeActions")
         if encryptor is not None and actions is not None:
@@ -158,19 +220,47 @@ class Engine:
     ``ItemEncryptor`` objects are built once per (table, actions) and reused.
     """
 
-    __slots__ = ("_actions", "_encryptors", "_lock", "_provider", "table_infos")
+    __slots__ = (
+        "_actions",
+        "_dbe_encryptors",
+        "_encryptors",
+        "_lock",
+        "_provider",
+        "encryption_config",
+        "table_infos",
+    )
 
     def __init__(
         self,
         *,
-        materials_provider: MaterialsProvider,
+        materials_provider: MaterialsProvider | None,
         attribute_actions: AttributeActions | None,
         table_infos: TableInfoCache,
+        encryption_config: DynamoDbTablesEncryptionConfig | None = None,
     ) -> None:
         if attribute_actions is None:
             attribute_actions = AttributeActions()
-        # The same checks as every ItemEncryptor this engine builds, made once up front.
-        check_configuration(attribute_actions, materials_provider)
+        self.encryption_config = encryption_config
+        self._dbe_encryptors: dict[str, ItemEncryptorProtocol] = {}
+        if encryption_config is not None:
+            if not isinstance(encryption_config, DynamoDbTablesEncryptionConfig):
+                raise ConfigurationError(
+                    "encryption_config must be a DynamoDbTablesEncryptionConfig"
+                )
+            if materials_provider is not None:
+                raise ConfigurationError(
+                    "pass materials_provider (legacy format) or encryption_config (DB-ESDK), "
+                    "not both: a DB-ESDK table reads legacy items through its legacy_override"
+                )
+            # Built (and checked) once, up front: the configuration names every key.
+            self._dbe_encryptors.update(encryption_config.item_encryptors())
+        elif materials_provider is None:
+            raise ConfigurationError(
+                "a materials_provider (legacy format) or an encryption_config (DB-ESDK) is required"
+            )
+        else:
+            # The same checks as every ItemEncryptor this engine builds, made once up front.
+            check_configuration(attribute_actions, materials_provider)
         self._provider = materials_provider
         self._actions = attribute_actions
         self.table_infos = table_infos
@@ -178,24 +268,44 @@ class Engine:
         self._lock = threading.Lock()
 
     @property
-    def materials_provider(self) -> MaterialsProvider:
+    def materials_provider(self) -> MaterialsProvider | None:
         return self._provider
 
     @property
     def attribute_actions(self) -> AttributeActions:
         return self._actions
 
-    def base_actions(self, options: CallOptions) -> AttributeActions:
+    def base_actions(self, options: CallOptions, table_name: str | None = None) -> ActionView:
         """The actions before key lowering (enough to tell what is signed: lowering keys never
-        turns a signed attribute into an unsigned one)."""
+        turns a signed attribute into an unsigned one). A DB-ESDK table's own encryptor."""
         if options.item_encryptor is not None:
-            return options.item_encryptor.attribute_actions
-        return options.attribute_actions or self._actions
+            return ActionView.of(options.item_encryptor)
+        if self.encryption_config is not None and table_name is not None:
+            return ActionView.of(self._dbe_encryptor(table_name, options))
+        return ActionView.legacy(options.attribute_actions or self._actions)
 
-    def encryptor(self, table_name: str, options: CallOptions) -> ItemEncryptor:
+    def _dbe_encryptor(self, table_name: str, options: CallOptions) -> ItemEncryptorProtocol:
+        if options.attribute_actions is not None:
+            raise ConfigurationError(
+                "attribute_actions= is a legacy per-call override: with a DB-ESDK "
+                "configuration pass item_encryptor= instead",
+                table=table_name,
+            )
+        encryptor = self._dbe_encryptors.get(table_name)
+        if encryptor is None:
+            # Fail closed: an unconfigured table is never written or read in plaintext.
+            raise ConfigurationError(
+                "the table has no DynamoDbTableEncryptionConfig in this helper's encryption_config",
+                table=table_name,
+            )
+        return encryptor
+
+    def encryptor(self, table_name: str, options: CallOptions) -> ItemEncryptorProtocol:
         """The item encryptor for ``table_name`` (may call DescribeTable the first time)."""
         if options.item_encryptor is not None:
             return options.item_encryptor
+        if self.encryption_config is not None:
+            return self._dbe_encryptor(table_name, options)
         actions = options.attribute_actions or self._actions
         cache_key = (table_name, actions)
         with self._lock:
@@ -206,6 +316,7 @@ class Engine:
         info = self.table_infos.get(table_name)
         # Every index key (primary and secondary) stays readable by DynamoDB.
         effective = actions.with_index_keys(sorted(info.index_key_names))
+        assert self._provider is not None
         encryptor = ItemEncryptor(
             table_name=table_name,
             partition_key_name=info.partition_key_name,
@@ -249,7 +360,7 @@ def _expression_text(
 
 def check_conditions(
     kwargs: Mapping[str, Any],
-    actions: AttributeActions,
+    actions: ActionView,
     shape: ItemShape,
     *,
     table: str,
@@ -263,13 +374,15 @@ def check_conditions(
     """
     if actions.take_no_actions:
         return
+    check_legacy_parameters(kwargs, actions, table=table)
+    reserved = actions.reserved
     for param in params:
         value = kwargs.get(param)
         if value is None:
             continue
         text, names = _expression_text(value, kwargs, shape, param=param, table=table)
         for name in sorted(expression_names(text, names, table=table, param=param)):
-            if actions.action(name) is _ENCRYPT and name not in _RESERVED:
+            if actions.action(name) is _ENCRYPT and name not in reserved:
                 raise UnsupportedOperationError(
                     f"{param} refers to an encrypted attribute: DynamoDB only sees its "
                     "ciphertext, so the comparison would be meaningless",
@@ -283,7 +396,7 @@ def check_conditions(
         if not isinstance(value, Mapping):
             raise UnsupportedOperationError(f"{param} must be a mapping", table=table)
         for name in sorted(value):
-            if actions.action(name) is _ENCRYPT and name not in _RESERVED:
+            if actions.action(name) is _ENCRYPT and name not in reserved:
                 raise UnsupportedOperationError(
                     f"{param} refers to an encrypted attribute: DynamoDB only sees its "
                     "ciphertext, so the comparison would be meaningless",
@@ -292,10 +405,11 @@ def check_conditions(
                 )
 
 
-def check_projection(kwargs: Mapping[str, Any], actions: AttributeActions, *, table: str) -> None:
+def check_projection(kwargs: Mapping[str, Any], actions: ActionView, *, table: str) -> None:
     """Refuse reads that return part of an item: its signature could not be verified."""
     if actions.take_no_actions:
         return
+    check_legacy_parameters(kwargs, actions, table=table)
     for param in ("ProjectionExpression", "AttributesToGet"):
         if kwargs.get(param) is not None:
             raise UnsupportedOperationError(
@@ -313,7 +427,7 @@ def check_projection(kwargs: Mapping[str, Any], actions: AttributeActions, *, ta
 
 
 def check_update(
-    kwargs: Mapping[str, Any], actions: AttributeActions, shape: ItemShape, *, table: str
+    kwargs: Mapping[str, Any], actions: ActionView, shape: ItemShape, *, table: str
 ) -> None:
     """Refuse updates that touch (or read) a signed or encrypted attribute.
 
@@ -323,6 +437,7 @@ def check_update(
     """
     if actions.take_no_actions:
         return
+    check_legacy_parameters(kwargs, actions, table=table)
     touched: set[str] = set()
     expression = kwargs.get("UpdateExpression")
     if expression is not None:
@@ -340,7 +455,7 @@ def check_update(
             raise UnsupportedOperationError("AttributeUpdates must be a mapping", table=table)
         touched |= set(legacy)
     for name in sorted(touched):
-        if name in _RESERVED or actions.action(name) is not _NOTHING:
+        if name in actions.reserved or actions.action(name) is not _NOTHING:
             raise UnsupportedOperationError(
                 "update_item may only touch DO_NOTHING attributes: DynamoDB would change a "
                 "signed or encrypted value without re-signing the item; read, change and "
@@ -355,7 +470,7 @@ _SIGNATURE_PLACEHOLDER = "#pde_signature"
 
 
 def guard_signed(
-    kwargs: Mapping[str, Any], actions: AttributeActions, shape: ItemShape, *, table: str
+    kwargs: Mapping[str, Any], actions: ActionView, shape: ItemShape, *, table: str
 ) -> dict[str, Any]:
     """The update request with a condition that the item exists and is signed.
 
@@ -365,7 +480,8 @@ def guard_signed(
     ``put_item``).
     """
     request = dict(kwargs)
-    if actions.take_no_actions:
+    markers = actions.markers
+    if actions.take_no_actions or not markers:
         return request
     if "AttributeUpdates" in request or "Expected" in request:
         # Legacy parameters cannot be mixed with ConditionExpression.
@@ -376,29 +492,40 @@ def guard_signed(
                 table=table,
             )
         expected = dict(request.get("Expected") or {})
-        expected[SIGNATURE_ATTRIBUTE] = {"ComparisonOperator": "NOT_NULL"}
+        # Only the legacy configuration gets here (DB-ESDK refuses these parameters).
+        expected[markers[0]] = {"ComparisonOperator": "NOT_NULL"}
         request["Expected"] = expected
         return request
     existing = request.get("ConditionExpression")
     if shape.resource_style and existing is not None and not isinstance(existing, str):
         from boto3.dynamodb.conditions import Attr
 
-        request["ConditionExpression"] = Attr(SIGNATURE_ATTRIBUTE).exists() & existing
+        exists: Any = Attr(markers[0]).exists()
+        for marker in markers[1:]:
+            exists = exists | Attr(marker).exists()
+        request["ConditionExpression"] = exists & existing
         return request
-    given = request.get("ExpressionAttributeNames") or {}
-    if not isinstance(given, Mapping):
+    given_names = request.get("ExpressionAttributeNames") or {}
+    if not isinstance(given_names, Mapping):
         raise ConfigurationError(
             "ExpressionAttributeNames must map placeholders to attribute names", table=table
         )
-    names = dict(given)
-    if names.get(_SIGNATURE_PLACEHOLDER, SIGNATURE_ATTRIBUTE) != SIGNATURE_ATTRIBUTE:
-        raise UnsupportedOperationError(
-            f"ExpressionAttributeNames uses {_SIGNATURE_PLACEHOLDER}, which the helpers reserve",
-            table=table,
+    names = dict(given_names)
+    clauses = []
+    for position, marker in enumerate(markers):
+        # The legacy placeholder keeps its historical name; DB-ESDK markers get numbered ones.
+        placeholder = (
+            _SIGNATURE_PLACEHOLDER if position == 0 else f"{_SIGNATURE_PLACEHOLDER}{position}"
         )
-    names[_SIGNATURE_PLACEHOLDER] = SIGNATURE_ATTRIBUTE
+        if names.get(placeholder, marker) != marker:
+            raise UnsupportedOperationError(
+                f"ExpressionAttributeNames uses {placeholder}, which the helpers reserve",
+                table=table,
+            )
+        names[placeholder] = marker
+        clauses.append(f"attribute_exists({placeholder})")
     request["ExpressionAttributeNames"] = names
-    clause = f"attribute_exists({_SIGNATURE_PLACEHOLDER})"
+    clause = clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
     request["ConditionExpression"] = f"{clause} AND ({existing})" if existing else clause
     return request
 
@@ -407,11 +534,11 @@ def guard_signed(
 # Matching unprocessed writes back to the plaintext request
 
 
-def _fingerprint(item: Mapping[str, Any], actions: AttributeActions) -> tuple[Any, ...]:
+def _fingerprint(item: Mapping[str, Any], actions: ActionView) -> tuple[Any, ...]:
     """Identifies a written item by the attributes stored as they are (never encrypted)."""
     parts: list[tuple[str, Any]] = []
     for name in sorted(item):
-        if name in _RESERVED or actions.action(name) is _ENCRYPT:
+        if name in actions.reserved or actions.action(name) is _ENCRYPT:
             continue
         try:
             parts.append((name, serialize(item[name])))
@@ -439,11 +566,11 @@ class Operations:
 
     # -- item conversions ---------------------------------------------------------------
 
-    def encrypt(self, encryptor: ItemEncryptor, item: Any, table: str) -> dict[str, Any]:
+    def encrypt(self, encryptor: ItemEncryptorProtocol, item: Any, table: str) -> dict[str, Any]:
         ddb = self.shape.to_ddb(item, table=table)
         return self.shape.from_ddb(_telemetry.encrypt(encryptor, ddb))
 
-    def decrypt(self, encryptor: ItemEncryptor, item: Any, table: str) -> dict[str, Any]:
+    def decrypt(self, encryptor: ItemEncryptorProtocol, item: Any, table: str) -> dict[str, Any]:
         try:
             ddb = self.shape.to_ddb(item, table=table)
         except EncryptionError as exc:
@@ -451,7 +578,7 @@ class Operations:
         return self.shape.from_ddb(_telemetry.decrypt(encryptor, ddb))
 
     def _decrypt_error_items(
-        self, exc: ClientError, encryptors: Callable[[int | None], ItemEncryptor | None]
+        self, exc: ClientError, encryptors: Callable[[int | None], ItemEncryptorProtocol | None]
     ) -> None:
         """Turn the item a failed condition returns (``ReturnValuesOnConditionCheckFailure``)
         into plaintext. Error responses are never transformed by boto3's resource layer, so
@@ -460,7 +587,7 @@ class Operations:
         response: Any = exc.response
         if not isinstance(response, dict):
             return
-        targets: list[tuple[dict[str, Any], ItemEncryptor | None]] = []
+        targets: list[tuple[dict[str, Any], ItemEncryptorProtocol | None]] = []
         if isinstance(response.get("Item"), dict):
             targets.append((response, encryptors(None)))
         reasons = response.get("CancellationReasons")
@@ -481,7 +608,7 @@ class Operations:
         self,
         send: Callable[..., Any],
         request: dict[str, Any],
-        encryptors: Callable[[int | None], ItemEncryptor | None],
+        encryptors: Callable[[int | None], ItemEncryptorProtocol | None],
     ) -> Any:
         try:
             return send(**request)
@@ -490,7 +617,11 @@ class Operations:
             raise
 
     def _decrypt_return_values(
-        self, response: Any, request: Mapping[str, Any], encryptor: ItemEncryptor, table: str
+        self,
+        response: Any,
+        request: Mapping[str, Any],
+        encryptor: ItemEncryptorProtocol,
+        table: str,
     ) -> Any:
         if (
             isinstance(response, dict)
@@ -509,7 +640,7 @@ class Operations:
         if "Item" not in request:
             raise ConfigurationError("put_item needs an Item", table=table)
         encryptor = self.engine.encryptor(table, options)
-        check_conditions(request, encryptor.attribute_actions, self.shape, table=table)
+        check_conditions(request, ActionView.of(encryptor), self.shape, table=table)
         request["Item"] = self.encrypt(encryptor, request["Item"], table)
         response = self._send_write(send, request, lambda _: encryptor)
         return self._decrypt_return_values(response, request, encryptor, table)
@@ -519,8 +650,8 @@ class Operations:
         options = CallOptions.pop(request)
         table = _table_name(request)
         encryptor = self.engine.encryptor(table, options)
-        check_conditions(request, encryptor.attribute_actions, self.shape, table=table)
-        request = guard_signed(request, encryptor.attribute_actions, self.shape, table=table)
+        check_conditions(request, ActionView.of(encryptor), self.shape, table=table)
+        request = guard_signed(request, ActionView.of(encryptor), self.shape, table=table)
         response = self._send_write(send, request, lambda _: encryptor)
         return self._decrypt_return_values(response, request, encryptor, table)
 
@@ -530,10 +661,10 @@ class Operations:
         table = _table_name(request)
         # Checked with the actions before key lowering, so a refused update never needs the
         # table's keys (no DescribeTable before refusing).
-        check_update(request, self.engine.base_actions(options), self.shape, table=table)
+        check_update(request, self.engine.base_actions(options, table), self.shape, table=table)
         encryptor = self.engine.encryptor(table, options)
-        check_conditions(request, encryptor.attribute_actions, self.shape, table=table)
-        request = guard_signed(request, encryptor.attribute_actions, self.shape, table=table)
+        check_conditions(request, ActionView.of(encryptor), self.shape, table=table)
+        request = guard_signed(request, ActionView.of(encryptor), self.shape, table=table)
         response = self._send_write(send, request, lambda _: encryptor)
         return self._decrypt_return_values(response, request, encryptor, table)
 
@@ -543,7 +674,7 @@ class Operations:
         request = dict(kwargs)
         options = CallOptions.pop(request)
         table = _table_name(request)
-        check_projection(request, self.engine.base_actions(options), table=table)
+        check_projection(request, self.engine.base_actions(options, table), table=table)
         encryptor = self.engine.encryptor(table, options)
         response = send(**request)
         if isinstance(response, dict) and response.get("Item") is not None:
@@ -552,12 +683,12 @@ class Operations:
 
     def prepare_read(
         self, kwargs: Mapping[str, Any], operation: str
-    ) -> tuple[dict[str, Any], ItemEncryptor, str]:
+    ) -> tuple[dict[str, Any], ItemEncryptorProtocol, str]:
         """Check a query/scan request; returns the request to send, the encryptor, the table."""
         request = dict(kwargs)
         options = CallOptions.pop(request)
         table = _table_name(request)
-        check_projection(request, self.engine.base_actions(options), table=table)
+        check_projection(request, self.engine.base_actions(options, table), table=table)
         encryptor = self.engine.encryptor(table, options)
         if operation == "query":
             params: tuple[str, ...] = ("KeyConditionExpression", "FilterExpression")
@@ -566,7 +697,7 @@ class Operations:
             params, legacy = ("FilterExpression",), ("ScanFilter",)
         check_conditions(
             request,
-            encryptor.attribute_actions,
+            ActionView.of(encryptor),
             self.shape,
             table=table,
             params=params,
@@ -574,7 +705,7 @@ class Operations:
         )
         return request, encryptor, table
 
-    def decrypt_page(self, page: Any, encryptor: ItemEncryptor, table: str) -> Any:
+    def decrypt_page(self, page: Any, encryptor: ItemEncryptorProtocol, table: str) -> Any:
         if isinstance(page, dict) and isinstance(page.get("Items"), list):
             page["Items"] = [self.decrypt(encryptor, item, table) for item in page["Items"]]
         return page
@@ -598,7 +729,7 @@ class Operations:
         for table, table_request in request_items.items():
             if not isinstance(table_request, Mapping):
                 raise ConfigurationError("RequestItems values must be mappings", table=table)
-            check_projection(table_request, self.engine.base_actions(options), table=table)
+            check_projection(table_request, self.engine.base_actions(options, table), table=table)
         encryptors = {table: self.engine.encryptor(table, options) for table in request_items}
         response = send(**request)
         responses = response.get("Responses") if isinstance(response, dict) else None
@@ -617,10 +748,10 @@ class Operations:
         encrypted_items: dict[str, list[Any]] = {}
         # (table, fingerprint of the stored item) -> the caller's plaintext request entry.
         originals: dict[tuple[str, tuple[Any, ...]], Any] = {}
-        table_actions: dict[str, AttributeActions] = {}
+        table_actions: dict[str, ActionView] = {}
         for table, entries in request_items.items():
             encryptor = self.engine.encryptor(table, options)
-            actions = encryptor.attribute_actions
+            actions = ActionView.of(encryptor)
             table_actions[table] = actions
             out_entries: list[Any] = []
             if not isinstance(entries, (list, tuple)):
@@ -680,7 +811,7 @@ class Operations:
             if not isinstance(get, Mapping):
                 raise UnsupportedOperationError("a TransactItems entry without a Get")
             table = _table_name(get, "Get")
-            check_projection(get, self.engine.base_actions(options), table=table)
+            check_projection(get, self.engine.base_actions(options, table), table=table)
             tables.append(table)
         plan = [(self.engine.encryptor(table, options), table) for table in tables]
         response = send(**request)
@@ -713,14 +844,16 @@ class Operations:
                 raise UnsupportedOperationError(f"the {kind} entry must be a mapping")
             table = _table_name(body, kind)
             if kind == "Update":
-                check_update(body, self.engine.base_actions(options), self.shape, table=table)
+                check_update(
+                    body, self.engine.base_actions(options, table), self.shape, table=table
+                )
             if kind == "Put" and "Item" not in body:
                 raise ConfigurationError("a Put entry needs an Item", table=table)
             parsed.append((kind, body, table))
-        plan: list[tuple[str, Mapping[str, Any], ItemEncryptor, str]] = []
+        plan: list[tuple[str, Mapping[str, Any], ItemEncryptorProtocol, str]] = []
         for kind, body, table in parsed:
             encryptor = self.engine.encryptor(table, options)
-            check_conditions(body, encryptor.attribute_actions, self.shape, table=table)
+            check_conditions(body, ActionView.of(encryptor), self.shape, table=table)
             plan.append((kind, body, encryptor, table))
         out_entries: list[dict[str, Any]] = []
         for kind, body, encryptor, table in plan:
@@ -729,13 +862,13 @@ class Operations:
                 new_body["Item"] = self.encrypt(encryptor, body["Item"], table)
                 out_entries.append({kind: new_body})
             elif kind == "Update":
-                guarded = guard_signed(body, encryptor.attribute_actions, self.shape, table=table)
+                guarded = guard_signed(body, ActionView.of(encryptor), self.shape, table=table)
                 out_entries.append({kind: guarded})
             else:
                 out_entries.append({kind: body})
         request["TransactItems"] = out_entries
 
-        def encryptor_at(position: int | None) -> ItemEncryptor | None:
+        def encryptor_at(position: int | None) -> ItemEncryptorProtocol | None:
             if position is None or position >= len(plan):
                 return None
             return plan[position][2]

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..core import AttributeActions, MaterialsProvider
 from ..errors import ConfigurationError
+from ..structured import DynamoDbTablesEncryptionConfig
 from ._client import refuse
 from ._operations import RESOURCE, Engine, Operations
 from ._table import EncryptedTable, _looks_like_item_operation
@@ -60,16 +61,19 @@ class EncryptedResource:
         auto_refresh_table_indexes: find each table's keys with one ``DescribeTable``
             (cached) when no `TableInfo` was given for it.
         table_info: `TableInfo` objects for tables that must not be described.
+        encryption_config: instead of ``materials_provider``: a DB-ESDK
+            `DynamoDbTablesEncryptionConfig` (AWS's shape); unconfigured tables are refused.
     """
 
     def __init__(
         self,
         resource: Any,
-        materials_provider: MaterialsProvider,
+        materials_provider: MaterialsProvider | None = None,
         attribute_actions: AttributeActions | None = None,
         auto_refresh_table_indexes: bool = True,
         *,
         table_info: TableInfo | Iterable[TableInfo] | None = None,
+        encryption_config: DynamoDbTablesEncryptionConfig | None = None,
     ) -> None:
         client = getattr(getattr(resource, "meta", None), "client", None)
         if not hasattr(resource, "Table") or not callable(getattr(client, "describe_table", None)):
@@ -81,6 +85,7 @@ class EncryptedResource:
         self._engine = Engine(
             materials_provider=materials_provider,
             attribute_actions=attribute_actions,
+            encryption_config=encryption_config,
             table_infos=TableInfoCache(
                 resource.meta.client.describe_table,
                 infos,
@@ -91,6 +96,9 @@ class EncryptedResource:
         self._ops = Operations(self._engine, RESOURCE)
 
     def __repr__(self) -> str:
+        if self._engine.encryption_config is not None:
+            tables = sorted(self._engine.encryption_config.table_encryption_configs)
+            return f"EncryptedResource(encryption_config=<DB-ESDK tables {tables}>)"
         return (
             "EncryptedResource(materials_provider="
             f"{type(self._engine.materials_provider).__name__})"
@@ -116,6 +124,12 @@ class EncryptedResource:
         table = self._resource.Table(name)
         if not kwargs:
             return self._wrap_table(table)
+        if self._engine.encryption_config is not None:
+            raise ConfigurationError(
+                "per-table overrides are legacy settings: with a DB-ESDK encryption_config "
+                "configure the table there",
+                table=name,
+            )
         info = kwargs.get("table_info") or self._engine.table_infos.known(name)
         return EncryptedTable(
             table,

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..core import AttributeActions, MaterialsProvider
 from ..errors import ConfigurationError
+from ..structured import DynamoDbTablesEncryptionConfig
 from ._client import refuse
 from ._operations import RESOURCE, Engine, Operations
 from ._table_info import TableInfo, TableInfoCache
@@ -62,15 +63,19 @@ class EncryptedTable:
             index keys are lowered to SIGN_ONLY.
         auto_refresh_table_indexes: allow the ``DescribeTable`` call when ``table_info`` is
             not given.
+        encryption_config: instead of ``materials_provider``: a DB-ESDK
+            `DynamoDbTablesEncryptionConfig` (AWS's shape) that configures this table.
     """
 
     def __init__(
         self,
         table: Any,
-        materials_provider: MaterialsProvider,
+        materials_provider: MaterialsProvider | None = None,
         table_info: TableInfo | None = None,
         attribute_actions: AttributeActions | None = None,
         auto_refresh_table_indexes: bool = True,
+        *,
+        encryption_config: DynamoDbTablesEncryptionConfig | None = None,
     ) -> None:
         name = _check_table(table)
         if table_info is not None:
@@ -82,7 +87,7 @@ class EncryptedTable:
                 raise ConfigurationError("table_info describes another table", table=name)
         if not isinstance(auto_refresh_table_indexes, bool):
             raise ConfigurationError("auto_refresh_table_indexes must be a bool")
-        if table_info is None and not auto_refresh_table_indexes:
+        if table_info is None and not auto_refresh_table_indexes and encryption_config is None:
             raise ConfigurationError(
                 "without auto_refresh_table_indexes, pass table_info (the table's keys)",
                 table=name,
@@ -91,6 +96,7 @@ class EncryptedTable:
         engine = Engine(
             materials_provider=materials_provider,
             attribute_actions=attribute_actions,
+            encryption_config=encryption_config,
             table_infos=TableInfoCache(
                 table.meta.client.describe_table,
                 () if table_info is None else (table_info,),

@@ -173,3 +173,32 @@ def dynamodb_client(args: argparse.Namespace) -> DynamoDBClient:
     except ValueError as exc:  # botocore: an endpoint it cannot use
         raise ConfigurationError(f"--endpoint-url is not usable: {exc}") from exc
     return client
+
+
+def load_keyring(
+    path: Path,
+    client: DynamoDBClient | None = None,
+    *,
+    allow_insecure_key_file: bool = False,
+) -> Any:
+    """Build the DB-ESDK keyring (and table options) of the keyring config file at ``path``
+    (a `pynamodb_encryption.maintenance.KeyringConfig`)."""
+    from ..maintenance import KeyFilePolicy, keyring_from_config, read_provider_config
+
+    if not path.exists():
+        raise ConfigurationError(f"provider config file not found: {path}")
+    config = read_provider_config(path)
+    policy: KeyFilePolicy = "warn" if allow_insecure_key_file else "refuse"
+    return keyring_from_config(
+        config,
+        base_dir=path.resolve().parent,
+        dynamodb_client=client if "dynamodb_endpoint_url" not in config else None,
+        insecure_key_files=policy,
+    )
+
+
+def is_keyring_config_file(path: Path) -> bool:
+    """Whether the config file at ``path`` describes a DB-ESDK keyring."""
+    from ..maintenance import is_keyring_config, read_provider_config
+
+    return path.exists() and is_keyring_config(read_provider_config(path))

@@ -56,6 +56,8 @@ from ._common import (
     add_aws_options,
     add_provider_config_option,
     dynamodb_client,
+    is_keyring_config_file,
+    load_keyring,
     load_provider,
     provider_config_path,
 )
@@ -396,9 +398,72 @@ def verify_and_decrypt(
     )
 
 
+def verify_dbesdk(
+    item: Mapping[str, Any],
+    report: ItemProtection,
+    *,
+    keyring: Any,
+    partition_key: str,
+    sort_key: str | None,
+) -> ItemProtection:
+    """Verify and decrypt a DB-ESDK item with a keyring config (a `KeyringConfig`): the
+    actions come from the item's header, the signature scope from the config's allowed
+    unsigned set and prefix."""
+    from ..structured import DbEsdkItemEncryptor
+    from ..structured._header import parse_header
+
+    described = report.description
+    if described is None or described.format != "dbesdk":
+        return dataclasses.replace(
+            report,
+            verification="FAILED",
+            error="the item is not in the AWS Database Encryption SDK format: a keyring config "
+            "cannot verify it (use the legacy provider config)",
+        )
+    try:
+        raw_header = item["aws_dbe_head"]["B"]
+        version = parse_header(bytes(raw_header)).version
+        key_action = (
+            CryptoAction.SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT
+            if version == 2
+            else CryptoAction.SIGN_ONLY
+        )
+        encryptor = DbEsdkItemEncryptor(
+            table_name=keyring.logical_table_name or report.table,
+            partition_key_name=partition_key,
+            sort_key_name=sort_key,
+            attribute_actions={n: key_action for n in (partition_key, sort_key) if n},
+            keyring=keyring.keyring,
+            allowed_unsigned_attributes=keyring.allowed_unsigned_attributes,
+            allowed_unsigned_attribute_prefix=keyring.allowed_unsigned_attribute_prefix,
+        )
+        written = encryptor.read_header(item).attribute_actions
+        plaintext = encryptor.decrypt(item)
+    except (PynamoDBEncryptionError, KeyError, TypeError, ValueError) as exc:
+        return dataclasses.replace(report, verification="FAILED", error=str(exc))
+    attributes = tuple(
+        AttributeInfo(
+            a.name,
+            a.stored_type,
+            _PROTECTION[written.get(a.name, CryptoAction.DO_NOTHING)],
+            True,
+            a.stored,
+            plaintext.get(a.name),
+        )
+        for a in report.attributes
+    )
+    return dataclasses.replace(
+        report,
+        attributes=attributes,
+        verification="commitment, footer and signature verified, values decrypted",
+        error=None,
+    )
+
+
 _PROTECTION = {
     CryptoAction.ENCRYPT_AND_SIGN: "encrypted + signed",
     CryptoAction.SIGN_ONLY: "signed",
+    CryptoAction.SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT: "signed, in the encryption context",
     CryptoAction.DO_NOTHING: "plain (not signed)",
 }
 
@@ -475,14 +540,20 @@ def run(args: argparse.Namespace) -> int:
     actions = explicit_actions(args)
     config = provider_config_path(args)
     client = dynamodb_client(args)
-    provider = (
-        load_provider(config, client, allow_insecure_key_file=args.allow_insecure_key_file)
-        if config is not None
-        else None
-    )
+    provider = keyring = None
+    if config is not None and is_keyring_config_file(config):
+        keyring = load_keyring(config, client, allow_insecure_key_file=args.allow_insecure_key_file)
+    elif config is not None:
+        provider = load_provider(
+            config, client, allow_insecure_key_file=args.allow_insecure_key_file
+        )
     item, partition, sort = _fetch(client, args)
     keys = [n for n in (partition, sort) if n is not None]
     report = analyze(item, table=args.table, key_names=keys)
+    if keyring is not None:
+        report = verify_dbesdk(
+            item, report, keyring=keyring, partition_key=partition, sort_key=sort
+        )
     if actions is not None and provider is None:
         report = _apply_actions(report, actions.with_index_keys(keys))
     if provider is not None and config is not None:

@@ -36,7 +36,14 @@ from ..maintenance import (
     same_material_description,
     verify_only,
 )
-from ._common import add_aws_options, add_key_file_option, dynamodb_client, load_provider
+from ._common import (
+    add_aws_options,
+    add_key_file_option,
+    dynamodb_client,
+    is_keyring_config_file,
+    load_keyring,
+    load_provider,
+)
 from ._main import verbosity
 from ._output import Document, Table, dump_json, print_document, render_plain
 from ._progress import JobProgress, ProgressMode
@@ -345,8 +352,8 @@ def _key_text(key: Any) -> str:
 def _provider(
     path: Path | None, client: Any, option: str, *, allow_insecure: bool
 ) -> MaterialsProvider | None:
-    if path is None:
-        return None
+    if path is None or is_keyring_config_file(path):
+        return None  # a keyring config: a DB-ESDK side (see dbesdk_side)
     try:
         return load_provider(path, client, allow_insecure_key_file=allow_insecure)
     except ConfigurationError as exc:
@@ -388,7 +395,85 @@ def load_model(spec: str) -> type[Any]:
     return model
 
 
+def _table_keys(client: Any, table: str) -> tuple[str, str | None]:
+    try:
+        schema = client.describe_table(TableName=table)["Table"]["KeySchema"]
+    except Exception as exc:
+        raise ConfigurationError("cannot describe the table", table=table) from exc
+    keys = {element["KeyType"]: element["AttributeName"] for element in schema}
+    return keys["HASH"], keys.get("RANGE")
+
+
+def dbesdk_side(
+    args: argparse.Namespace,
+    client: Any,
+    side: str,
+    *,
+    table: str,
+    model: type[Any] | None = None,
+) -> CryptoConfig | None:
+    """A DB-ESDK side when ``--{side}-provider-config`` is a keyring config: the keyring and
+    table options from the file, the actions from ``--{side}-encrypt/-sign/-nothing`` (every
+    signed attribute named; DO_NOTHING ones are allowed unsigned) or from the model."""
+    from ..structured import DynamoDbTableEncryptionConfig
+
+    path: Path | None = getattr(args, f"{side}_provider_config")
+    if path is None or not is_keyring_config_file(path):
+        return None
+    option = f"--{side}-provider-config"
+    try:
+        keyring = load_keyring(path, client, allow_insecure_key_file=args.allow_insecure_key_file)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{option}: {exc.message}") from exc
+    unsigned = set(keyring.allowed_unsigned_attributes)
+    if model is not None and side == "new":
+        plan = model._pde_plan
+        pk, sk = plan.hash_key_name, plan.range_key_name
+        actions = dict(plan.dbe_actions)
+        unsigned |= plan.dbe_unsigned
+    else:
+        pk, sk = _table_keys(client, table)
+        if getattr(args, f"{side}_default_action") not in (None, "nothing"):
+            raise ConfigurationError(
+                f"a DB-ESDK {side} side names every signed attribute: use --{side}-encrypt and "
+                f"--{side}-sign (and --{side}-nothing), not --{side}-default-action"
+            )
+        actions = {}
+        for action in ("encrypt", "sign", "nothing"):
+            for name in _names(getattr(args, f"{side}_{action}")):
+                actions[name] = _ACTIONS[action]
+                if action == "nothing":
+                    unsigned.add(name)
+        for key in (pk, sk):
+            if key is not None:
+                actions.setdefault(key, CryptoAction.SIGN_ONLY)
+    config = DynamoDbTableEncryptionConfig(
+        logical_table_name=keyring.logical_table_name or table,
+        partition_key_name=pk,
+        sort_key_name=sk,
+        attribute_actions_on_encrypt=actions,
+        keyring=keyring.keyring,
+        allowed_unsigned_attributes=sorted(unsigned),
+        allowed_unsigned_attribute_prefix=keyring.allowed_unsigned_attribute_prefix,
+        algorithm_suite_id=keyring.algorithm_suite,
+    )
+    return CryptoConfig(dbesdk=config)
+
+
 def _job(args: argparse.Namespace, client: Any) -> ReencryptJob:
+    job = _legacy_job(args, client)
+    # Keyring config files make a side DB-ESDK (either side, or both).
+    model = load_model(args.model) if args.model is not None else None
+    new = dbesdk_side(args, client, "new", table=job.table_name, model=model)
+    old = dbesdk_side(args, client, "old", table=job.table_name)
+    if new is not None:
+        job = dataclasses.replace(job, new=new)
+    if old is not None:
+        job = dataclasses.replace(job, old=old)
+    return job
+
+
+def _legacy_job(args: argparse.Namespace, client: Any) -> ReencryptJob:
     given_new_actions = actions_from_args(args, "new")
     insecure = args.allow_insecure_key_file
     old_provider = _provider(
@@ -396,6 +481,9 @@ def _job(args: argparse.Namespace, client: Any) -> ReencryptJob:
     )
     new_provider = _provider(
         args.new_provider_config, client, "--new-provider-config", allow_insecure=insecure
+    )
+    new_keyring = args.new_provider_config is not None and is_keyring_config_file(
+        args.new_provider_config
     )
     plaintext = UnsignedItemPolicy(args.plaintext)
     if args.model is not None:
@@ -411,7 +499,7 @@ def _job(args: argparse.Namespace, client: Any) -> ReencryptJob:
         )
         if args.table is not None and args.table != job.table_name:
             raise ConfigurationError("--table differs from the model's table", table=args.table)
-        old_actions = actions_from_args(args, "old") or job.new.attribute_actions
+        old_actions = actions_from_args(args, "old") or model.get_attribute_actions()
         return dataclasses.replace(
             job,
             old=CryptoConfig(materials_provider=old_provider, attribute_actions=old_actions),
@@ -420,7 +508,7 @@ def _job(args: argparse.Namespace, client: Any) -> ReencryptJob:
         raise ConfigurationError("give --table (or --model)")
     new_actions = given_new_actions or AttributeActions()
     old_actions = actions_from_args(args, "old") or new_actions
-    if new_provider is None and not new_actions.take_no_actions:
+    if new_provider is None and not new_actions.take_no_actions and not new_keyring:
         raise ConfigurationError(
             "give --new-provider-config (or new actions that do nothing, to decrypt the table)"
         )

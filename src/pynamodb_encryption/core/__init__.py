@@ -21,6 +21,7 @@ from ._materials import (
     EncryptionMaterials,
     MaterialsProvider,
 )
+from ._protocol import ItemEncryptorProtocol, LegacyPolicy, PlaintextOverride
 
 __all__ = [
     "MATERIAL_DESCRIPTION_ATTRIBUTE",
@@ -32,7 +33,10 @@ __all__ = [
     "EncryptionMaterials",
     "ItemDescription",
     "ItemEncryptor",
+    "ItemEncryptorProtocol",
+    "LegacyPolicy",
     "MaterialsProvider",
+    "PlaintextOverride",
     "RsaPrivateKey",
     "RsaPublicKey",
     "Signer",

@@ -63,6 +63,7 @@ __all__ = [
 SIGNATURE_ATTRIBUTE = "*amzn-ddb-map-sig*"
 MATERIAL_DESCRIPTION_ATTRIBUTE = "*amzn-ddb-map-desc*"
 RESERVED_ATTRIBUTES = frozenset((SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE))
+_MARKERS = (SIGNATURE_ATTRIBUTE,)
 SYMMETRIC_MODE = "/CBC/PKCS5Padding"
 
 _ENCRYPT = CryptoAction.ENCRYPT_AND_SIGN
@@ -336,6 +337,36 @@ class ItemEncryptor:
     @property
     def table_name(self) -> str:
         return self._table_name
+
+    # The item-encryptor protocol (core/_protocol.py) that models, helpers and jobs use.
+
+    @property
+    def reserved_attributes(self) -> frozenset[str]:
+        """The signature and material description attributes."""
+        return RESERVED_ATTRIBUTES
+
+    @property
+    def marker_attributes(self) -> tuple[str, ...]:
+        """Every item this encryptor reads holds the signature attribute."""
+        return _MARKERS
+
+    def action(self, name: str) -> CryptoAction:
+        """The effective action of a top-level attribute."""
+        return self._actions.action(name)
+
+    def is_encrypted(self, item: Mapping[str, Any]) -> bool:
+        """Whether the item holds a signature (plaintext items do not)."""
+        return SIGNATURE_ATTRIBUTE in item
+
+    def signature_attribute(self, item: Mapping[str, Any]) -> str | None:
+        """The signature attribute, when the item holds one."""
+        return SIGNATURE_ATTRIBUTE if SIGNATURE_ATTRIBUTE in item else None
+
+    def write_is_unique(self, stored: Mapping[str, Any]) -> bool:
+        """A signature is unique to its write only when it covers a ciphertext (fresh IV);
+        over plaintext values alone it is deterministic."""
+        action = self._actions.action
+        return any(action(n) is _ENCRYPT for n in stored if n not in RESERVED_ATTRIBUTES)
 
     def __repr__(self) -> str:
         return (

@@ -9,6 +9,7 @@ See the DB-ESDK concepts page of the documentation.
 """
 
 from ..core._actions import CryptoAction
+from ..core._protocol import ItemEncryptorProtocol, LegacyPolicy, PlaintextOverride
 from ..errors import DbeHeaderError, DbeItemError, DbeNoDataKeyError, DbeSignatureError
 from ..keyrings import (
     AwsKmsKeyring,
@@ -41,11 +42,15 @@ from ..structured import (
     DbeHeader,
     DbeItemHeader,
     DbEsdkItemEncryptor,
+    DynamoDbTableEncryptionConfig,
+    DynamoDbTablesEncryptionConfig,
     EncryptedDataKey,
     EncryptedPart,
     Insert,
     Keyring,
+    LegacyOverride,
     Lower,
+    MigratingItemEncryptor,
     PartitionSelector,
     Prefix,
     Segment,
@@ -85,10 +90,17 @@ __all__ = [
     "DbeItemError",
     "DbeItemHeader",
     "DbeNoDataKeyError",
+    "DynamoDbTableEncryptionConfig",
+    "DynamoDbTablesEncryptionConfig",
+    "LegacyOverride",
     "DbeSignatureError",
     "EncryptedDataKey",
     "HierarchicalKeyring",
+    "ItemEncryptorProtocol",
     "Keyring",
+    "LegacyPolicy",
+    "MigratingItemEncryptor",
+    "PlaintextOverride",
     "RawAesKeyring",
     "StaticKeyStore",
     # Searchable encryption (beacons)

@@ -18,6 +18,7 @@ from ._distributed import (
     reencrypt_table_spark,
     run_segment_task,
 )
+from ._keyring_config import KeyringConfig, is_keyring_config, keyring_from_config
 from ._ratelimit import TokenBucket
 from ._reencrypt import (
     VOLATILE_DESCRIPTION_KEYS,
@@ -52,6 +53,7 @@ __all__ = [
     "JobFactory",
     "KeyFilePolicy",
     "KeyRotationProvider",
+    "KeyringConfig",
     "KmsKeyCheck",
     "ReencryptJob",
     "ReencryptOptions",
@@ -64,8 +66,10 @@ __all__ = [
     "UnsignedItemPolicy",
     "WriteMode",
     "current_check_for_config",
+    "is_keyring_config",
     "job_for_model",
     "key_to_json",
+    "keyring_from_config",
     "load_key",
     "provider_config_schema",
     "provider_from_config",

@@ -16,15 +16,23 @@ from typing import Any
 from .. import _telemetry
 from ..core import (
     MATERIAL_DESCRIPTION_ATTRIBUTE,
-    SIGNATURE_ATTRIBUTE,
-    CryptoAction,
     DecryptionMaterials,
     EncryptionContext,
     EncryptionMaterials,
     ItemEncryptor,
+    ItemEncryptorProtocol,
 )
 from ..core._md import MaterialDescriptionError, decode_material_description
 from ..errors import ConfigurationError, PlaintextItemError, PynamoDBEncryptionError
+from ..structured import DbEsdkItemEncryptor
+from ._formats import (
+    DbeCurrentCheck,
+    format_encryptor,
+    item_format,
+    reader_for,
+    rewrite_condition,
+    takes_no_actions,
+)
 from ._job import ReencryptJob, UnsignedItemPolicy
 from ._retries import error_code
 
@@ -73,8 +81,8 @@ class Decider:
         *,
         pk: str,
         sk: str | None,
-        old: ItemEncryptor | None,
-        new: ItemEncryptor,
+        old: ItemEncryptorProtocol | None,
+        new: ItemEncryptorProtocol,
         refresh_seconds: float,
     ) -> None:
         self.job = job
@@ -86,6 +94,12 @@ class Decider:
         self.refresh_seconds = refresh_seconds
         self._target_lock = threading.Lock()
         self._target: tuple[float, Mapping[str, str]] | None = None
+        new_dbe = format_encryptor(new, "dbesdk")
+        self._dbe_current = (
+            DbeCurrentCheck(new_dbe, refresh_seconds)
+            if isinstance(new_dbe, DbEsdkItemEncryptor)
+            else None
+        )
 
     def key(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """The item's primary key."""
@@ -94,12 +108,12 @@ class Decider:
     def decide(self, item: Mapping[str, Any]) -> Outcome | Write:
         job = self.job
         new = self.new
-        new_plain = new.attribute_actions.take_no_actions
-        signature = item.get(SIGNATURE_ATTRIBUTE)
-        if signature is None:
+        new_plain = takes_no_actions(new)
+        kind = item_format(item)
+        if kind == "plaintext":
             if new_plain:
                 return Outcome.CURRENT
-            old_plain = job.old.attribute_actions.take_no_actions
+            old_plain = job.old.dbesdk is None and job.old.attribute_actions.take_no_actions
             if not old_plain and job.plaintext_policy is not UnsignedItemPolicy.ADOPT:
                 if job.plaintext_policy is UnsignedItemPolicy.SKIP:
                     return Outcome.SKIPPED
@@ -108,27 +122,36 @@ class Decider:
                     table=self.table,
                 )
             plaintext = dict(item)
-            condition = self.condition(item, signed=False)
+            condition = rewrite_condition(item, None, pk=self.pk, sk=self.sk)
         else:
-            if not new_plain and self.is_current(item):
+            if not new_plain and self.is_current(item, kind):
                 return Outcome.CURRENT
             old = self.old
-            if old is None:
+            new_reads = format_encryptor(new, kind) is not None
+            if old is None and not new_reads:
                 raise ConfigurationError(
                     "the item is signed but no old materials provider is configured",
                     table=self.table,
                 )
-            if old.attribute_actions.take_no_actions:
+            if takes_no_actions(old) and not new_reads:
                 raise ConfigurationError(
                     "the item is signed but the old configuration takes no actions",
                     table=self.table,
                 )
-            plaintext = _telemetry.decrypt(old, item)
-            condition = self.condition(item, signed=True)
+            # The side that reads the item's format (the old one first): its decryption,
+            # and its signature attribute and unsigned attributes for the condition.
+            reader = reader_for(item, old, new, table=self.table)
+            plaintext = _telemetry.decrypt(reader, item)
+            condition = rewrite_condition(item, reader, pk=self.pk, sk=self.sk)
         return Write(item=_telemetry.encrypt(new, plaintext), condition=condition, read=item)
 
-    def is_current(self, item: Mapping[str, Any]) -> bool:
+    def is_current(self, item: Mapping[str, Any], kind: str = "legacy") -> bool:
         new = self.new
+        if kind == "dbesdk":
+            check = self._dbe_current
+            return check is not None and check(item, self.key(item))
+        if not isinstance(new, ItemEncryptor):
+            return False  # a DB-ESDK configuration never writes legacy items
         raw = item.get(MATERIAL_DESCRIPTION_ATTRIBUTE)
         stored: Mapping[str, str] = {}
         if raw is not None:
@@ -187,43 +210,8 @@ class Decider:
         return description
 
     def condition(self, item: Mapping[str, Any], *, signed: bool) -> dict[str, Any]:
-        """A condition that holds only while the stored item is the one that was read.
-
-        Signed items: the old signature, which covers every signed attribute, plus equality
-        of every attribute it does not cover (DO_NOTHING ones, which the application may
-        change freely). Plaintext items have no signature, so every non-key attribute must be
-        unchanged and the item must still be unsigned; without a version attribute that is
-        the only way to notice a concurrent write. Key attributes are implied by the put.
-        """
-        names: dict[str, str] = {"#sig": SIGNATURE_ATTRIBUTE}
-        values: dict[str, Any] = {}
-        if signed:
-            clauses = ["#sig = :sig"]
-            values[":sig"] = item[SIGNATURE_ATTRIBUTE]
-            old = self.old
-            assert old is not None
-            action = old.attribute_actions.action
-            unsigned = [
-                n
-                for n in item
-                if n not in (SIGNATURE_ATTRIBUTE, MATERIAL_DESCRIPTION_ATTRIBUTE)
-                and action(n) is CryptoAction.DO_NOTHING
-            ]
-        else:
-            clauses = ["attribute_not_exists(#sig)"]
-            unsigned = list(item)
-        index = 0
-        for name in unsigned:
-            if name in (self.pk, self.sk):
-                continue
-            names[f"#a{index}"] = name
-            values[f":a{index}"] = item[name]
-            clauses.append(f"#a{index} = :a{index}")
-            index += 1
-        condition: dict[str, Any] = {
-            "ConditionExpression": " AND ".join(clauses),
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            condition["ExpressionAttributeValues"] = values
-        return condition
+        """A condition that holds only while the stored item is the one that was read (see
+        `rewrite_condition`): the signature attribute of the item's format and every
+        unsigned attribute, or, for a plaintext item, every attribute and no format."""
+        reader = reader_for(item, self.old, self.new, table=self.table) if signed else None
+        return rewrite_condition(item, reader, pk=self.pk, sk=self.sk)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..core import AttributeActions, MaterialsProvider
 from ..errors import ConfigurationError
+from ..structured import DbEsdkItemEncryptor, DynamoDbTableEncryptionConfig
 from ._current import CurrentCheck, same_material_description
 
 __all__ = [
@@ -72,10 +73,14 @@ class CryptoConfig:
             (a plaintext table), or an old side that only ever sees plaintext items.
         attribute_actions: what is done to each attribute (key attributes are lowered to
             SIGN_ONLY as the item encryptor always does).
+        dbesdk: the DB-ESDK format instead (AWS's table configuration shape). On the new side
+            it replaces the two fields above; on the old side, with a materials provider too,
+            the side reads both formats (a table in the middle of a migration).
     """
 
     materials_provider: MaterialsProvider | None = None
     attribute_actions: AttributeActions = field(default_factory=AttributeActions)
+    dbesdk: DynamoDbTableEncryptionConfig | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,8 +296,9 @@ def job_for_model(
     table = getattr(meta, "table_name", None)
     if not isinstance(table, str) or not table:
         raise ConfigurationError(f"{model.__name__}.Meta.table_name is not set")
+    dbesdk = _model_dbesdk_config(model) if new_provider is None else None
     provider = new_provider
-    if provider is None:
+    if provider is None and dbesdk is None:
         source = getattr(meta, "materials_provider", None)
         if source is not None and not isinstance(source, MaterialsProvider) and callable(source):
             source = source()
@@ -310,14 +316,40 @@ def job_for_model(
         if attribute.is_range_key:
             key_names["range"] = attribute.attr_name
     hash_key, range_key = key_names["hash"], key_names["range"]
+    new = (
+        CryptoConfig(dbesdk=dbesdk)
+        if dbesdk is not None
+        else CryptoConfig(
+            materials_provider=provider, attribute_actions=model.get_attribute_actions()
+        )
+    )
     return ReencryptJob(
         table_name=table,
         old=old,
-        new=CryptoConfig(
-            materials_provider=provider, attribute_actions=model.get_attribute_actions()
-        ),
+        new=new,
         plaintext_policy=plaintext_policy,
         current_check=current_check,
         partition_key_name=hash_key,
         sort_key_name=range_key,
+    )
+
+
+def _model_dbesdk_config(model: type[Any]) -> DynamoDbTableEncryptionConfig | None:
+    """A model with ``Meta.keyring``: its DB-ESDK configuration (what its writes produce)."""
+    encryptor = model._pde_encryptor()
+    dbe = getattr(encryptor, "dbesdk", None)
+    if not isinstance(dbe, DbEsdkItemEncryptor):
+        return None
+    plan = model._pde_plan
+    return DynamoDbTableEncryptionConfig(
+        logical_table_name=dbe.table_name,
+        partition_key_name=plan.hash_key_name,
+        sort_key_name=plan.range_key_name,
+        attribute_actions_on_encrypt=plan.dbe_actions,
+        keyring=model._pde_keyring(),
+        allowed_unsigned_attributes=sorted(plan.dbe_unsigned),
+        allowed_unsigned_attribute_prefix=getattr(
+            model.Meta, "allowed_unsigned_attribute_prefix", None
+        ),
+        algorithm_suite_id=dbe.algorithm_suite,
     )

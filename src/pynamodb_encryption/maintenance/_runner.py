@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from .. import _telemetry
-from ..core import ItemEncryptor
+from ..core import ItemEncryptor, ItemEncryptorProtocol
 from ..errors import ConfigurationError, PynamoDBEncryptionError
 from ._checkpoint import Checkpoint, SegmentState
 from ._decide import Decider, NoProvider
+from ._formats import dbesdk_side
 from ._job import (
     CryptoConfig,
     ReencryptJob,
@@ -144,14 +145,23 @@ class Runner:
         if pk is None:
             raise ConfigurationError("the table has no partition key", table=self._table)
         job = self._job
-        new = self._encryptor(job.new, "new", pk, sk)
+        new = self._side(job.new, "new", pk, sk, reads_legacy=False)
         old = None
         old_actions = job.old.attribute_actions
-        if job.old.materials_provider is not None or old_actions.take_no_actions:
-            old = self._encryptor(job.old, "old", pk, sk)
-        if job.new.materials_provider is None and not job.new.attribute_actions.take_no_actions:
+        if (
+            job.old.materials_provider is not None
+            or job.old.dbesdk is not None
+            or old_actions.take_no_actions
+        ):
+            old = self._side(job.old, "old", pk, sk, reads_legacy=True)
+        if (
+            job.new.dbesdk is None
+            and job.new.materials_provider is None
+            and not job.new.attribute_actions.take_no_actions
+        ):
             raise ConfigurationError(
-                "the new configuration needs a materials provider (or actions that do nothing)",
+                "the new configuration needs a materials provider or a DB-ESDK configuration "
+                "(or actions that do nothing)",
                 table=self._table,
             )
         decider = Decider(
@@ -163,6 +173,25 @@ class Runner:
             refresh_seconds=self._options.refresh_target_seconds,
         )
         self._writer = ItemWriter(self._client, decider, self.stats, self._options, self._charge)
+
+    def _side(
+        self, config: CryptoConfig, side: str, pk: str, sk: str | None, *, reads_legacy: bool
+    ) -> ItemEncryptorProtocol:
+        """A side's item encryptor: legacy, or DB-ESDK (which, on the old side with a
+        materials provider too, also reads legacy items)."""
+        if config.dbesdk is None:
+            return self._encryptor(config, side, pk, sk)
+        legacy = None
+        if reads_legacy and config.materials_provider is not None:
+            legacy = self._encryptor(config, side, pk, sk)
+        try:
+            return dbesdk_side(config.dbesdk, table=self._table, pk=pk, sk=sk, legacy=legacy)
+        except PynamoDBEncryptionError as exc:
+            raise ConfigurationError(
+                f"the {side} configuration is invalid: {exc.message}",
+                table=self._table,
+                attribute=exc.attribute,
+            ) from exc
 
     def _encryptor(self, config: CryptoConfig, side: str, pk: str, sk: str | None) -> ItemEncryptor:
         try:

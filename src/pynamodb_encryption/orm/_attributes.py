@@ -206,10 +206,17 @@ class SignedAttribute(ProtectedAttribute[_T]):
     # Overloads repeated per class: mypy binds a self-type overload only on the class that
     # declares it.
     @overload
-    def __init__(self: SignedAttribute[_MapT], inner: _MapT) -> None: ...
+    def __init__(
+        self: SignedAttribute[_MapT], inner: _MapT, *, in_encryption_context: bool = False
+    ) -> None: ...
 
     @overload
-    def __init__(self, inner: Attribute[_T]) -> None: ...
+    def __init__(self, inner: Attribute[_T], *, in_encryption_context: bool = False) -> None: ...
 
-    def __init__(self, inner: Attribute[Any]) -> None:
+    def __init__(self, inner: Attribute[Any], *, in_encryption_context: bool = False) -> None:
         super().__init__(inner)
+        if not isinstance(in_encryption_context, bool):
+            raise ConfigurationError("in_encryption_context must be True or False")
+        #: DB-ESDK: SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT (the value is also bound into the
+        #: encryption context the keyring sees); the legacy format signs it as SIGN_ONLY.
+        self.in_encryption_context = in_encryption_context

@@ -29,13 +29,7 @@ from pynamodb.models import MetaModel, Model
 from pynamodb.pagination import ResultIterator
 
 from .. import _telemetry
-from ..core import (
-    MATERIAL_DESCRIPTION_ATTRIBUTE,
-    SIGNATURE_ATTRIBUTE,
-    AttributeActions,
-    CryptoAction,
-    ItemEncryptor,
-)
+from ..core import AttributeActions, CryptoAction, ItemEncryptorProtocol
 from ..errors import (
     ConfigurationError,
     PlaintextItemError,
@@ -55,13 +49,12 @@ from ._expressions import (
 )
 from ._plan import (
     ClassPlan,
-    PlaintextPolicy,
     build_plan,
     encryptor_for,
+    keyring_for,
     require_meta,
     signed_keys_encryptor_for,
 )
-from ._signed_update import RESERVED as _RESERVED
 from ._signed_update import ConditionFailed as _ConditionFailed
 from ._signed_update import RetryBudget as _RetryBudget
 from ._signed_update import SignedWrite as _SignedWrite
@@ -149,7 +142,15 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     - ``update_retry_seconds`` (optional): how long a signed ``update()`` keeps retrying
       against concurrent writers of the same item (jittered exponential backoff), default 10;
       then it raises `UpdateContentionError`;
-    - ``update_attempts`` (optional): also stop after this many attempts, default no cap.
+    - ``update_attempts`` (optional): also stop after this many attempts, default no cap;
+    - ``keyring`` (optional): a DB-ESDK keyring, or a zero-argument callable returning one
+      (resolved once, on first use): items are written in the DB-ESDK format. Unmarked fields
+      are DO_NOTHING and allowed unsigned; ``SignedAttribute(..., in_encryption_context=True)``
+      is SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT. With ``allowed_unsigned_attribute_prefix``,
+      ``algorithm_suite`` and ``logical_table_name`` (optional) as in AWS's table config;
+    - ``legacy_policy`` (optional, with both ``materials_provider`` and ``keyring``): a
+      `LegacyPolicy`, default ``FORBID_LEGACY_ENCRYPT_ALLOW_LEGACY_DECRYPT`` (write DB-ESDK,
+      read both formats). ``plaintext_policy`` also takes a `PlaintextOverride`.
 
     Keys, index keys, the TTL, version and discriminator attributes are always signed and never
     encrypted.
@@ -168,8 +169,9 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
 
     @classmethod
     def reset_materials_provider(cls) -> None:
-        """Forget the resolved provider and item encryptor of this class: the next operation
-        resolves ``Meta.materials_provider`` again (e.g. after keys were reloaded)."""
+        """Forget the resolved provider, keyring and item encryptor of this class: the next
+        operation resolves ``Meta.materials_provider`` and ``Meta.keyring`` again (e.g. after
+        keys were reloaded)."""
         if "_pde_encryptor_cache" in cls.__dict__:
             delattr(cls, "_pde_encryptor_cache")
 
@@ -182,44 +184,57 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         return attributes[cls._hash_keyname], range_attribute
 
     @classmethod
-    def _pde_encryptor(cls) -> ItemEncryptor:
+    def _pde_encryptor(cls) -> ItemEncryptorProtocol:
+        """The item encryptor of this class: legacy, DB-ESDK or both under
+        ``Meta.legacy_policy`` and ``Meta.plaintext_policy``; every path below uses it through
+        the item-encryptor protocol, whatever the format."""
         return encryptor_for(cls, cls._pde_plan)
+
+    @classmethod
+    def _pde_keyring(cls) -> Any:
+        """The resolved ``Meta.keyring`` (None without one), e.g. for the re-encryption job."""
+        return keyring_for(cls, cls._pde_plan)
 
     @classmethod
     def _pde_decrypt(cls, raw: dict[str, Any]) -> dict[str, Any]:
         """Verify and decrypt a stored item (DynamoDB JSON) with this class's plan."""
-        if SIGNATURE_ATTRIBUTE not in raw:
-            if cls._pde_plaintext_policy() is PlaintextPolicy.ALLOW_PLAINTEXT_READ:
-                _telemetry.plaintext_read(cls.Meta.table_name, cls.__name__)
-                return {k: v for k, v in raw.items() if k != MATERIAL_DESCRIPTION_ATTRIBUTE}
-            raise PlaintextItemError(
-                "the item has no signature (written before encryption was enabled?); while "
-                "adopting a plaintext table set Meta.plaintext_policy = "
-                "PlaintextPolicy.ALLOW_PLAINTEXT_READ",
-                table=cls.Meta.table_name,
-            )
+        encryptor = cls._pde_encryptor()
+        if not encryptor.is_encrypted(raw):
+            try:
+                plaintext = encryptor.decrypt(raw)  # Meta.plaintext_policy decides
+            except PlaintextItemError as exc:
+                raise PlaintextItemError(
+                    "the item carries no encryption format (written before encryption was "
+                    "enabled?); while adopting a plaintext table set Meta.plaintext_policy = "
+                    "PlaintextPolicy.ALLOW_PLAINTEXT_READ",
+                    table=cls.Meta.table_name,
+                ) from exc
+            _telemetry.plaintext_read(cls.Meta.table_name, cls.__name__)
+            return plaintext
         signed_keys = signed_keys_encryptor_for(cls, cls._pde_plan)
         if signed_keys is None:
-            return _telemetry.decrypt(cls._pde_encryptor(), raw)
+            return _telemetry.decrypt(encryptor, raw)
         try:
-            return cls._pde_encryptor().decrypt(raw)
+            return encryptor.decrypt(raw)
         except SignatureVerificationError:
-            # Meta.key_action = DO_NOTHING: also accept an item whose keys are signed (the
-            # stronger check), so that readers keep working while a table moves to signed keys.
-            pass
+            # Meta.key_action = DO_NOTHING: also accept a legacy item whose keys are signed
+            # (the stronger check), so readers keep working while a table moves to signed keys.
+            if not signed_keys.is_encrypted(raw):
+                raise
         return _telemetry.decrypt(signed_keys, raw)
 
     @classmethod
-    def _pde_plaintext_policy(cls) -> PlaintextPolicy:
-        # Read at use time (only for unsigned items), so a deployment can flip it from
-        # settings once a table has been rewritten.
-        policy = getattr(require_meta(cls), "plaintext_policy", PlaintextPolicy.REQUIRE_ENCRYPTED)
-        if not isinstance(policy, PlaintextPolicy):
-            raise ConfigurationError(
-                f"{cls.__name__}.Meta.plaintext_policy must be a PlaintextPolicy",
-                table=cls.Meta.table_name,
-            )
-        return policy
+    def _pde_exists_guard(cls, condition: Condition | None) -> Condition | None:
+        """``condition`` and: the item holds one of the formats the class reads (an
+        UpdateItem on a missing item would otherwise create an unreadable one)."""
+        markers = cls._pde_encryptor().marker_attributes
+        if not markers:
+            return condition
+        exists: Condition = Path([markers[0]]).exists()
+        for marker in markers[1:]:
+            exists |= Path([marker]).exists()
+        condition &= exists
+        return condition
 
     @classmethod
     def _pde_check_condition(cls, condition: Condition | None, what: str) -> None:
@@ -348,9 +363,10 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         plan = type(self)._pde_plan
         if plan.version_name is not None:
             return False  # the version is signed and every update bumps it
+        reserved = type(self)._pde_encryptor().reserved_attributes
         for action in actions:
             names = {target_name(action)} | operand_names(action)
-            if any(plan.action(name) is not _NOTHING for name in names):
+            if any(plan.action(name) is not _NOTHING or name in reserved for name in names):
                 return False
         return True
 
@@ -371,9 +387,8 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 "TransactWrite.save(model, condition=...) instead",
                 table=cls.Meta.table_name,
             )
-        if cls._pde_plaintext_policy() is PlaintextPolicy.REQUIRE_ENCRYPTED:
-            # As in update(): never create an unsigned (unreadable) item.
-            condition &= Path([SIGNATURE_ATTRIBUTE]).exists()
+        # As in update(): never create an unsigned (unreadable) item.
+        condition = cls._pde_exists_guard(condition)
         return super().get_update_kwargs_from_instance(
             actions,
             condition,
@@ -419,9 +434,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         cls = type(self)
         cls._pde_check_condition(condition, "condition")
         if self._pde_native_update(actions):
-            if cls._pde_plaintext_policy() is PlaintextPolicy.REQUIRE_ENCRYPTED:
-                # An UpdateItem on a missing item would create an unsigned (unreadable) one.
-                condition &= Path([SIGNATURE_ATTRIBUTE]).exists()
+            condition = cls._pde_exists_guard(condition)
             return super().update(actions, condition, add_version_condition=add_version_condition)
         return self._pde_update_signed(list(actions), condition, add_version_condition)
 
@@ -443,7 +456,7 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         version_condition = self._handle_version_attribute(actions=actions)
         if add_version_condition and version_condition is not None:
             condition &= version_condition
-        split = _SplitActions(plan, actions)
+        split = _SplitActions(plan, actions, cls._pde_encryptor().reserved_attributes)
         try:
             # What DynamoDB refuses before looking at the item, refused before any request.
             check_update_expression(actions)
@@ -495,7 +508,9 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         cls = type(self)
         plan = cls._pde_plan
         table = cls.Meta.table_name
-        guard_names = {SIGNATURE_ATTRIBUTE}
+        encryptor = cls._pde_encryptor()
+        reserved = encryptor.reserved_attributes
+        guard_names: set[str] = set()
         guard: Condition
         if raw is None:
             plaintext = self._pde_keys_item(*self._get_hash_range_key_serialized_values())
@@ -508,16 +523,22 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                     table=table,
                 )
             plaintext = cls._pde_decrypt(raw)
-            signature = raw.get(SIGNATURE_ATTRIBUTE)
-            if signature is not None:
-                guard = Path([SIGNATURE_ATTRIBUTE]) == Value(signature)
+            signature_name = encryptor.signature_attribute(raw)
+            if signature_name is not None:
+                # Legacy signature or DB-ESDK footer: it changes whenever the signed part does.
+                guard_names.add(signature_name)
+                guard = Path([signature_name]) == Value(raw[signature_name])
             else:
                 # A plaintext item being adopted: no signature stands for its signed values,
-                # so each of them must still be what was read.
-                guard = Path([SIGNATURE_ATTRIBUTE]).does_not_exist()
+                # so each of them must still be what was read, and no format appeared.
+                ordered = sorted(reserved)
+                guard_names.update(ordered)
+                guard = Path([ordered[0]]).does_not_exist()
+                for name in ordered[1:]:
+                    guard &= Path([name]).does_not_exist()
                 signed = {n for n in raw if plan.action(n) is not _NOTHING}
                 signed |= {n for n, a in plan.modelled.items() if a is not _NOTHING}
-                for name in sorted(signed - key_names - _RESERVED):
+                for name in sorted(signed - key_names - reserved):
                     guard_names.add(name)
                     guard &= _equals_or_absent(name, raw.get(name))
         # Unsigned values the re-signed part is computed from must not change meanwhile.
@@ -534,27 +555,33 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 copied.append(SetAction(target, Value(value)))
         except LocalUpdateError as exc:
             raise _validation_error(exc) from exc
-        stored = _telemetry.encrypt(cls._pde_encryptor(), new_plaintext)
+        stored = _telemetry.encrypt(encryptor, new_plaintext)
         old = raw or {}
         update: list[Action] = []
         for name, value in stored.items():
-            if name in key_names or (name not in _RESERVED and plan.action(name) is _NOTHING):
+            if name in key_names or (name not in reserved and plan.action(name) is _NOTHING):
                 continue
             if old.get(name) != value:
                 update.append(SetAction(Path([name]), Value(value)))
         for name in old:
             if name in key_names or name in stored:
                 continue
-            if name in _RESERVED or plan.action(name) is not _NOTHING:
+            # Also the other format's attributes, when the item changes format.
+            if name in reserved or plan.action(name) is not _NOTHING:
                 update.append(RemoveAction(Path([name])))
         update.extend(copied)
         update.extend(split.native)
+        new_signature_name = encryptor.signature_attribute(stored)
         if not update:
             # Nothing signed changed (a signature over plaintext only is deterministic) and
             # nothing else to do: DynamoDB refuses an empty update expression, so rewrite the
-            # signature with itself to keep the conditional check and the returned item.
-            same = Value(stored[SIGNATURE_ATTRIBUTE])
-            update.append(SetAction(Path([SIGNATURE_ATTRIBUTE]), same))
+            # signature with itself (or remove an absent reserved attribute, for a plaintext
+            # write) to keep the conditional check and the returned item.
+            if new_signature_name is not None:
+                same = Value(stored[new_signature_name])
+                update.append(SetAction(Path([new_signature_name]), same))
+            else:
+                update.append(RemoveAction(Path([sorted(reserved)[0]])))
         return _SignedWrite(
             plan=plan,
             raw=raw,
@@ -562,8 +589,10 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
             guard_names=frozenset(guard_names),
             actions=update,
             new_plaintext=new_plaintext,
-            signature=stored.get(SIGNATURE_ATTRIBUTE),
-            unique=any(plan.action(n) is _ENCRYPT for n in stored if n not in _RESERVED),
+            signature_name=new_signature_name,
+            signature=None if new_signature_name is None else stored[new_signature_name],
+            reserved=reserved,
+            unique=encryptor.write_is_unique(stored),
         )
 
     def _pde_keys_item(self, hk_value: Any, rk_value: Any) -> dict[str, Any]:

@@ -22,9 +22,14 @@ from ..core import (
     AttributeActions,
     CryptoAction,
     ItemEncryptor,
+    LegacyPolicy,
     MaterialsProvider,
+    PlaintextOverride,
 )
 from ..errors import ConfigurationError, MissingMetaError
+from ..structured import DEFAULT_SUITE, DbeAlgorithmSuite, DbEsdkItemEncryptor, Keyring
+from ..structured._encryptor import RESERVED_PREFIX as DBE_RESERVED_PREFIX
+from ..structured._migrating import MigratingItemEncryptor
 from ._attributes import ProtectedAttribute
 
 if TYPE_CHECKING:
@@ -35,6 +40,7 @@ __all__ = [
     "PlaintextPolicy",
     "build_plan",
     "encryptor_for",
+    "keyring_for",
     "require_meta",
     "signed_keys_encryptor_for",
 ]
@@ -78,6 +84,11 @@ class ClassPlan:
     #: With ``key_action`` DO_NOTHING: the same actions with the keys signed, which a read
     #: also accepts (a strictly stronger check), so a table can move to signed keys online.
     signed_keys_actions: AttributeActions | None
+    #: DB-ESDK: the action of every attribute the plan names (with
+    #: SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT where declared, and on the keys then).
+    dbe_actions: Mapping[str, CryptoAction]
+    #: DB-ESDK: the DO_NOTHING names, outside the signature scope.
+    dbe_unsigned: frozenset[str]
 
     def action(self, name: str) -> CryptoAction:
         """The action for a top-level DynamoDB attribute name (modelled or not)."""
@@ -141,6 +152,13 @@ def build_plan(cls: type[Model]) -> ClassPlan:
             f"{owner}.Meta.materials_provider must be a materials provider or a zero-argument "
             f"callable returning one, got {type(provider).__name__}"
         )
+    keyring = _meta_value(cls, "keyring", None)
+    if keyring is not None and not (isinstance(keyring, Keyring) or callable(keyring)):
+        raise ConfigurationError(
+            f"{owner}.Meta.keyring must be a keyring or a zero-argument callable returning one, "
+            f"got {type(keyring).__name__}"
+        )
+    _check_dbe_meta(cls, owner, keyring is not None, provider is not None, key_action)
 
     attributes = cls.get_attributes()
     # Attributes that must stay readable by DynamoDB (or by PynamoDB's own machinery): signed,
@@ -180,12 +198,20 @@ def build_plan(cls: type[Model]) -> ClassPlan:
     overrides: dict[str, CryptoAction] = {}
     modelled: dict[str, CryptoAction] = {}
     masked: set[str] = set()
+    in_context: set[str] = set()
     for python_name, attribute in attributes.items():
         name = attribute.attr_name
         if name in RESERVED_NAMES:
             raise ConfigurationError(
                 f"{owner}.{python_name} uses the reserved DynamoDB name {name!r} (signature / "
                 "material description): choose another attr_name",
+                attribute=name,
+            )
+        if name.startswith(DBE_RESERVED_PREFIX):
+            raise ConfigurationError(
+                f"{owner}.{python_name} has the DynamoDB name {name!r}: names starting with "
+                f"{DBE_RESERVED_PREFIX!r} are reserved by the DB-ESDK format; choose another "
+                "attr_name",
                 attribute=name,
             )
         _walk_nested(
@@ -214,6 +240,15 @@ def build_plan(cls: type[Model]) -> ClassPlan:
                 action = CryptoAction.SIGN_ONLY
         overrides[name] = action
         modelled[name] = action
+        if getattr(attribute, "in_encryption_context", False):
+            if keyring is None:
+                raise ConfigurationError(
+                    f"{owner}.{python_name}: in_encryption_context=True exists only in the "
+                    "DB-ESDK format: set Meta.keyring, or drop it (the legacy format signs "
+                    "the field as SIGN_ONLY)",
+                    attribute=name,
+                )
+            in_context.add(name)
         if action is CryptoAction.ENCRYPT_AND_SIGN:
             masked.add(python_name)
     # Index keys may be attributes the model does not declare: still sign them.
@@ -226,6 +261,16 @@ def build_plan(cls: type[Model]) -> ClassPlan:
         signed_keys_actions = actions.with_overrides(
             {name: CryptoAction.SIGN_ONLY for name in keys if overrides[name] is key_action}
         )
+    # DB-ESDK: every named attribute gets its action; keys take the context action when some
+    # attribute is bound into the encryption context (the format requires it).
+    dbe_actions = dict(overrides)
+    for name in in_context:
+        dbe_actions[name] = CryptoAction.SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT
+    if in_context:
+        for name in keys:
+            if dbe_actions[name] is not CryptoAction.DO_NOTHING:
+                dbe_actions[name] = CryptoAction.SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT
+    dbe_unsigned = frozenset(n for n, a in dbe_actions.items() if a is CryptoAction.DO_NOTHING)
     return ClassPlan(
         actions=actions,
         hash_key_name=hash_key_name,
@@ -240,7 +285,44 @@ def build_plan(cls: type[Model]) -> ClassPlan:
         default_action=default_action,
         key_action=key_action,
         signed_keys_actions=signed_keys_actions,
+        dbe_actions=dbe_actions,
+        dbe_unsigned=dbe_unsigned,
     )
+
+
+def _check_dbe_meta(
+    cls: type[Model], owner: str, has_keyring: bool, has_provider: bool, key_action: CryptoAction
+) -> None:
+    """The DB-ESDK settings of ``Meta``, checked at class definition."""
+    policy = _meta_value(cls, "legacy_policy", None)
+    if policy is not None:
+        if not isinstance(policy, LegacyPolicy):
+            raise ConfigurationError(
+                f"{owner}.Meta.legacy_policy must be a LegacyPolicy, got {type(policy).__name__}"
+            )
+        if not (has_keyring and has_provider):
+            raise ConfigurationError(
+                f"{owner}.Meta.legacy_policy needs both Meta.materials_provider (the legacy "
+                "format) and Meta.keyring (DB-ESDK)"
+            )
+    prefix = _meta_value(cls, "allowed_unsigned_attribute_prefix", None)
+    if prefix is not None and (not isinstance(prefix, str) or not prefix):
+        raise ConfigurationError(
+            f"{owner}.Meta.allowed_unsigned_attribute_prefix must be a non-empty str"
+        )
+    suite = _meta_value(cls, "algorithm_suite", None)
+    if suite is not None and not isinstance(suite, DbeAlgorithmSuite):
+        raise ConfigurationError(f"{owner}.Meta.algorithm_suite must be a DbeAlgorithmSuite")
+    if (prefix is not None or suite is not None) and not has_keyring:
+        raise ConfigurationError(
+            f"{owner}.Meta.allowed_unsigned_attribute_prefix and Meta.algorithm_suite are "
+            "DB-ESDK settings: set Meta.keyring too"
+        )
+    if has_keyring and key_action is not CryptoAction.SIGN_ONLY:
+        raise ConfigurationError(
+            f"{owner}.Meta.key_action: the DB-ESDK format always signs the keys; remove "
+            "Meta.key_action or drop Meta.keyring"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,9 +333,23 @@ def build_plan(cls: type[Model]) -> ClassPlan:
 class _EncryptorCache:
     table_name: str
     provider_source: object
-    encryptor: ItemEncryptor
-    #: The same with the keys signed (``Meta.key_action = DO_NOTHING`` only), for reads.
+    keyring_source: object
+    legacy_policy: object
+    plaintext_policy: object
+    #: The resolved key sources, kept when only a policy changes.
+    provider: MaterialsProvider | None
+    keyring: Keyring | None
+    encryptor: MigratingItemEncryptor
+    #: The legacy encryptor with the keys signed (``Meta.key_action = DO_NOTHING`` only).
     signed_keys_encryptor: ItemEncryptor | None
+
+    def matches(self, table: str, provider: object, keyring: object, legacy: object) -> bool:
+        return (
+            self.table_name == table
+            and self.provider_source is provider
+            and self.keyring_source is keyring
+            and self.legacy_policy is legacy
+        )
 
 
 # Guards only the creation of a class's own lock (never held while a provider resolves), so
@@ -290,23 +386,38 @@ def require_meta(cls: type[Model]) -> Any:
     return meta
 
 
-def _resolve_provider(cls: type[Model], source: object) -> MaterialsProvider:
-    # A provider *class* also passes the protocol check (it has both methods): treat classes
-    # as zero-argument factories.
-    if isinstance(source, MaterialsProvider) and not isinstance(source, type):
+def _resolve(cls: type[Model], source: object, setting: str, kind: type, what: str) -> Any:
+    # A provider or keyring *class* also passes the protocol check (it has the methods):
+    # treat classes as zero-argument factories.
+    if isinstance(source, kind) and not isinstance(source, type):
         return source
     if callable(source):
         factory: Callable[[], object] = source
-        provider = factory()
-        if not isinstance(provider, MaterialsProvider):
+        resolved = factory()
+        if not isinstance(resolved, kind):
             raise ConfigurationError(
-                f"{cls.__name__}.Meta.materials_provider() returned {type(provider).__name__}, "
-                "not a materials provider"
+                f"{cls.__name__}.Meta.{setting}() returned {type(resolved).__name__}, not {what}"
             )
-        return provider
+        return resolved
     raise ConfigurationError(
-        f"{cls.__name__}.Meta.materials_provider is not set: give it a materials provider or a "
-        "zero-argument callable returning one"
+        f"{cls.__name__}.Meta.{setting} is not set: give it {what} or a zero-argument "
+        "callable returning one"
+    )
+
+
+def plaintext_override(cls: type[Model]) -> PlaintextOverride:
+    """``Meta.plaintext_policy`` as DB-ESDK's plaintext override (read at use time, so a
+    deployment can flip it from settings once a table has been rewritten)."""
+    policy = getattr(require_meta(cls), "plaintext_policy", PlaintextPolicy.REQUIRE_ENCRYPTED)
+    if isinstance(policy, PlaintextOverride):
+        return policy
+    if policy is PlaintextPolicy.REQUIRE_ENCRYPTED:
+        return PlaintextOverride.FORBID_PLAINTEXT_WRITE_FORBID_PLAINTEXT_READ
+    if policy is PlaintextPolicy.ALLOW_PLAINTEXT_READ:
+        return PlaintextOverride.FORBID_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ
+    raise ConfigurationError(
+        f"{cls.__name__}.Meta.plaintext_policy must be a PlaintextPolicy or a PlaintextOverride",
+        table=getattr(cls.Meta, "table_name", None),
     )
 
 
@@ -315,10 +426,15 @@ def _cached(cls: type[Model]) -> _EncryptorCache | None:
     return cached
 
 
-def encryptor_for(cls: type[Model], plan: ClassPlan) -> ItemEncryptor:
-    """The class's item encryptor, built on first use and rebuilt only when
-    ``Meta.table_name`` or ``Meta.materials_provider`` is replaced."""
+def encryptor_for(cls: type[Model], plan: ClassPlan) -> MigratingItemEncryptor:
+    """The class's item encryptor, built on first use and rebuilt only when ``Meta.table_name``,
+    ``Meta.materials_provider``, ``Meta.keyring`` or a policy is replaced."""
     return _encryptors(cls, plan).encryptor
+
+
+def keyring_for(cls: type[Model], plan: ClassPlan) -> Keyring | None:
+    """The class's resolved ``Meta.keyring`` (None without one)."""
+    return _encryptors(cls, plan).keyring
 
 
 def signed_keys_encryptor_for(cls: type[Model], plan: ClassPlan) -> ItemEncryptor | None:
@@ -331,21 +447,44 @@ def _encryptors(cls: type[Model], plan: ClassPlan) -> _EncryptorCache:
     meta = require_meta(cls)
     table_name = meta.table_name
     source = getattr(meta, "materials_provider", None)
+    keyring_source = getattr(meta, "keyring", None)
+    legacy_policy = getattr(meta, "legacy_policy", None)
+    plaintext = plaintext_override(cls)
     cached = _cached(cls)
-    if cached is not None and cached.table_name == table_name and cached.provider_source is source:
+    if (
+        cached is not None
+        and cached.plaintext_policy is plaintext
+        and cached.matches(table_name, source, keyring_source, legacy_policy)
+    ):
         return cached
     with _class_lock(cls):
         cached = _cached(cls)
         if (
             cached is not None
-            and cached.table_name == table_name
-            and cached.provider_source is source
+            and cached.plaintext_policy is plaintext
+            and cached.matches(table_name, source, keyring_source, legacy_policy)
         ):
             return cached
-        provider = _resolve_provider(cls, source)
-        _telemetry.log_provider_resolved(cls.__name__, table_name, provider)
+        reuse = cached is not None and cached.matches(
+            table_name, source, keyring_source, legacy_policy
+        )
+        provider: MaterialsProvider | None = None
+        keyring: Keyring | None = None
+        if reuse:
+            assert cached is not None
+            provider, keyring = cached.provider, cached.keyring
+        else:
+            if source is not None or keyring_source is None:
+                provider = _resolve(
+                    cls, source, "materials_provider", MaterialsProvider, "a materials provider"
+                )
+                _telemetry.log_provider_resolved(cls.__name__, table_name, provider)
+            if keyring_source is not None:
+                keyring = _resolve(cls, keyring_source, "keyring", Keyring, "a keyring")
+                _telemetry.log_provider_resolved(cls.__name__, table_name, keyring)
 
         def build(actions: AttributeActions) -> ItemEncryptor:
+            assert provider is not None
             return ItemEncryptor(
                 table_name=table_name,
                 partition_key_name=plan.hash_key_name,
@@ -354,12 +493,41 @@ def _encryptors(cls: type[Model], plan: ClassPlan) -> _EncryptorCache:
                 materials_provider=provider,
             )
 
+        dbe = None
+        if keyring is not None:
+            if plan.hash_key_name is None:
+                raise ConfigurationError(f"{cls.__name__} has no hash key attribute")
+            dbe = DbEsdkItemEncryptor(
+                table_name=getattr(meta, "logical_table_name", None) or table_name,
+                partition_key_name=plan.hash_key_name,
+                sort_key_name=plan.range_key_name,
+                attribute_actions=plan.dbe_actions,
+                keyring=keyring,
+                allowed_unsigned_attributes=plan.dbe_unsigned,
+                allowed_unsigned_attribute_prefix=getattr(
+                    meta, "allowed_unsigned_attribute_prefix", None
+                ),
+                algorithm_suite=getattr(meta, "algorithm_suite", None) or DEFAULT_SUITE,
+            )
+        encryptor = MigratingItemEncryptor(
+            dbesdk=dbe,
+            legacy=build(plan.actions) if provider is not None else None,
+            legacy_policy=legacy_policy,
+            plaintext_override=plaintext,
+        )
         fallback = plan.signed_keys_actions
         cached = _EncryptorCache(
-            table_name,
-            source,
-            build(plan.actions),
-            build(fallback) if fallback is not None else None,
+            table_name=table_name,
+            provider_source=source,
+            keyring_source=keyring_source,
+            legacy_policy=legacy_policy,
+            plaintext_policy=plaintext,
+            provider=provider,
+            keyring=keyring,
+            encryptor=encryptor,
+            signed_keys_encryptor=(
+                build(fallback) if fallback is not None and provider is not None else None
+            ),
         )
         cls._pde_encryptor_cache = cached  # type: ignore[attr-defined]
         return cached

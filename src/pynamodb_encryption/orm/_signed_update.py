@@ -70,14 +70,16 @@ class SplitActions:
 
     __slots__ = ("local_signed", "local_unsigned", "native", "read_unsigned")
 
-    def __init__(self, plan: ClassPlan, actions: Iterable[Action]) -> None:
+    def __init__(
+        self, plan: ClassPlan, actions: Iterable[Action], reserved: frozenset[str] = RESERVED
+    ) -> None:
         self.native: list[Action] = []
         self.local_signed: list[Action] = []
         self.local_unsigned: list[Action] = []
         self.read_unsigned: set[str] = set()
 
         def unsigned(name: str) -> bool:
-            return name not in RESERVED and plan.action(name) is _NOTHING
+            return name not in reserved and plan.action(name) is _NOTHING
 
         for action in actions:
             target = target_name(action)
@@ -121,8 +123,13 @@ class SignedWrite:
     guard_names: frozenset[str]
     actions: list[Action]
     new_plaintext: dict[str, Any]
+    #: The attribute that identifies the written signed part (legacy signature, DB-ESDK
+    #: footer; None for a plaintext write) and its new value.
+    signature_name: str | None
     signature: Any
-    #: The new signature covers a fresh ciphertext, so no other write can produce it.
+    #: The format's reserved attributes.
+    reserved: frozenset[str] = RESERVED
+    #: The new signature covers fresh randomness, so no other write can produce it.
     unique: bool
 
     def landed(self, current: dict[str, Any] | None) -> bool:
@@ -135,11 +142,12 @@ class SignedWrite:
         produces the same one; then the write counts as not applied and is retried, as
         botocore retries a native UpdateItem (at least once, never lost).
         """
-        if current is None or self.signature is None or not self.unique:
+        name = self.signature_name
+        if current is None or name is None or self.signature is None or not self.unique:
             return False
-        if self.raw is not None and self.raw.get(SIGNATURE_ATTRIBUTE) == self.signature:
+        if self.raw is not None and self.raw.get(name) == self.signature:
             return False
-        return bool(current.get(SIGNATURE_ATTRIBUTE) == self.signature)
+        return bool(current.get(name) == self.signature)
 
     def unchanged(self, current: dict[str, Any] | None) -> bool:
         """Whether everything the guard pins is still as read (then the caller's own
@@ -153,13 +161,15 @@ class SignedWrite:
     def result(self, returned: dict[str, Any], model: Any) -> dict[str, Any]:
         """The new plaintext item: the signed part as written, the unsigned part as DynamoDB
         returned it (with every concurrent write applied)."""
-        if returned.get(SIGNATURE_ATTRIBUTE) != self.signature:  # pragma: no cover - atomic
+        name = self.signature_name
+        if name is not None and returned.get(name) != self.signature:  # pragma: no cover
             result: dict[str, Any] = model._pde_decrypt(returned)
             return result
         action = self.plan.action
+        reserved = self.reserved
         plaintext = {k: v for k, v in self.new_plaintext.items() if action(k) is not _NOTHING}
         for name, value in returned.items():
-            if name not in RESERVED and action(name) is _NOTHING:
+            if name not in reserved and action(name) is _NOTHING:
                 plaintext[name] = value
         return plaintext
 

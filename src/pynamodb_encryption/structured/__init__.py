@@ -16,6 +16,7 @@ from ._beacons import (
     StandardBeacon,
     beacon_length_bounds,
 )
+from ._config import DynamoDbTableEncryptionConfig, DynamoDbTablesEncryptionConfig, LegacyOverride
 from ._encryptor import DbeItemHeader, DbEsdkItemEncryptor
 from ._header import DbeHeader
 from ._materials import (
@@ -27,6 +28,7 @@ from ._materials import (
     EncryptedDataKey,
     Keyring,
 )
+from ._migrating import MigratingItemEncryptor, item_format
 from ._suites import DEFAULT_SUITE, DbeAlgorithmSuite
 from ._virtual import (
     Insert,
@@ -53,8 +55,13 @@ __all__ = [
     "DbeEncryptionMaterials",
     "DbeHeader",
     "DbeItemHeader",
+    "DynamoDbTableEncryptionConfig",
+    "DynamoDbTablesEncryptionConfig",
     "EncryptedDataKey",
     "Keyring",
+    "LegacyOverride",
+    "MigratingItemEncryptor",
+    "item_format",
     # Searchable encryption (beacons)
     "BeaconItemEncryptor",
     "BeaconKeySource",

@@ -69,6 +69,8 @@ __all__ = [
 HEADER_ATTRIBUTE = "aws_dbe_head"
 FOOTER_ATTRIBUTE = "aws_dbe_foot"
 RESERVED_PREFIX = "aws_dbe_"
+RESERVED_ATTRIBUTES = frozenset((HEADER_ATTRIBUTE, FOOTER_ATTRIBUTE))
+_MARKERS = (HEADER_ATTRIBUTE,)
 
 _EC_TABLE = "aws-crypto-table-name"
 _EC_PARTITION = "aws-crypto-partition-name"
@@ -324,6 +326,38 @@ class DbEsdkItemEncryptor:
     def algorithm_suite(self) -> DbeAlgorithmSuite:
         """The suite new items are written with (decrypt accepts either)."""
         return self._suite
+
+    # The item-encryptor protocol (core/_protocol.py) that models, helpers and jobs use.
+
+    @property
+    def reserved_attributes(self) -> frozenset[str]:
+        """The header and footer attributes."""
+        return RESERVED_ATTRIBUTES
+
+    @property
+    def marker_attributes(self) -> tuple[str, ...]:
+        """Every item this encryptor reads holds the header."""
+        return _MARKERS
+
+    def action(self, name: str) -> CryptoAction:
+        """The action of a top-level attribute: ``DO_NOTHING`` outside the signature scope; an
+        in-scope attribute with no configured action counts as signed (encrypt refuses it)."""
+        action = self._actions.get(name)
+        if action is not None:
+            return action
+        return _S if self._in_scope(name) else _N
+
+    def is_encrypted(self, item: Mapping[str, Any]) -> bool:
+        """Whether the item holds the DB-ESDK header and footer."""
+        return HEADER_ATTRIBUTE in item and FOOTER_ATTRIBUTE in item
+
+    def signature_attribute(self, item: Mapping[str, Any]) -> str | None:
+        """The footer (its tags cover the header, whose message id is fresh per write)."""
+        return FOOTER_ATTRIBUTE if FOOTER_ATTRIBUTE in item else None
+
+    def write_is_unique(self, stored: Mapping[str, Any]) -> bool:
+        """Always: every write draws a fresh message id into the header the footer covers."""
+        return True
 
     def __repr__(self) -> str:
         actions = {k: v.name for k, v in sorted(self._actions.items())}
