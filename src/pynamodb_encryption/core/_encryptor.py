@@ -47,7 +47,7 @@ from ._md import (
     decode_material_description,
     encode_material_description,
 )
-from ._python_values import from_ddb_item, to_ddb_item
+from ._python_values import PythonValuesMixin
 
 __all__ = [
     "MATERIAL_DESCRIPTION_ATTRIBUTE",
@@ -274,7 +274,7 @@ def _is_provider(provider: object) -> bool:
     return True
 
 
-class ItemEncryptor:
+class ItemEncryptor(PythonValuesMixin):
     """Encrypts and decrypts items of one table with fixed actions and provider.
 
     Build it once (per table or model) and reuse it: key-attribute handling and the table
@@ -654,30 +654,6 @@ class ItemEncryptor:
             "verify",
             table=table,
         )
-
-    # ------------------------------------------------------------------------------------
-    # Plain Python values
-
-    def encrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """`encrypt` on plain Python values (str, int/Decimal, bytes, bool, None, list,
-        dict, set); encrypted values come back as ``bytes``."""
-        try:
-            ddb = to_ddb_item(item)
-        except CodecError as exc:
-            raise EncryptionError(
-                f"cannot convert the item: {exc}", table=self._table_name
-            ) from exc
-        return from_ddb_item(self.encrypt(ddb))
-
-    def decrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """`decrypt` on plain Python values."""
-        try:
-            ddb = to_ddb_item(item)
-        except CodecError as exc:
-            raise DecryptionError(
-                f"cannot convert the item: {exc}", table=self._table_name
-            ) from exc
-        return from_ddb_item(self.decrypt(ddb))
 
 
 _TAG_S = b"\x00s"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
+from ..errors import DecryptionError, EncryptionError
 from ._codec import MAX_NESTING, CodecError, normalize_number
 
-__all__ = ["from_ddb", "from_ddb_item", "to_ddb", "to_ddb_item"]
+__all__ = ["PythonValuesMixin", "from_ddb", "from_ddb_item", "to_ddb", "to_ddb_item"]
 
 
 def _number_text(value: int | Decimal) -> str:
@@ -122,3 +123,39 @@ def to_ddb_item(item: Mapping[str, Any]) -> dict[str, Any]:
 def from_ddb_item(item: Mapping[str, Any]) -> dict[str, Any]:
     """A whole DynamoDB-JSON item to Python values."""
     return {k: from_ddb(v) for k, v in item.items()}
+
+
+class _DynamoDbJsonEncryptor(Protocol):
+    @property
+    def table_name(self) -> str: ...
+
+    def encrypt(self, item: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def decrypt(self, item: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+class PythonValuesMixin:
+    """``encrypt_python`` / ``decrypt_python`` for an encryptor of DynamoDB JSON items.
+
+    Every item encryptor (legacy, DB-ESDK, with beacons) offers the same plain-value API with
+    the same conversion errors; this is the one place it lives.
+    """
+
+    __slots__ = ()
+
+    def encrypt_python(self: _DynamoDbJsonEncryptor, item: Mapping[str, Any]) -> dict[str, Any]:
+        """`encrypt` on plain Python values (str, int/Decimal, bytes, bool, None, list, dict,
+        set); encrypted values come back as ``bytes``."""
+        try:
+            ddb = to_ddb_item(item)
+        except CodecError as exc:
+            raise EncryptionError(f"cannot convert the item: {exc}", table=self.table_name) from exc
+        return from_ddb_item(self.encrypt(ddb))
+
+    def decrypt_python(self: _DynamoDbJsonEncryptor, item: Mapping[str, Any]) -> dict[str, Any]:
+        """`decrypt` on plain Python values."""
+        try:
+            ddb = to_ddb_item(item)
+        except CodecError as exc:
+            raise DecryptionError(f"cannot convert the item: {exc}", table=self.table_name) from exc
+        return from_ddb_item(self.decrypt(ddb))

@@ -15,9 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core._actions import CryptoAction
-from ..core._codec import CodecError
-from ..core._python_values import from_ddb_item, to_ddb_item
-from ..errors import ConfigurationError, DecryptionError, EncryptionError
+from ..core._python_values import PythonValuesMixin
+from ..errors import ConfigurationError, EncryptionError
 from ._beacons import VERSION_TAG, BeaconVersion, SearchInfo
 from ._encryptor import RESERVED_PREFIX, DbeItemHeader, DbEsdkItemEncryptor
 
@@ -34,7 +33,7 @@ def _random_partition(item: Mapping[str, Any], partitions: int) -> int:
     return 0 if partitions == 1 else os.urandom(1)[0] % partitions
 
 
-class BeaconItemEncryptor:
+class BeaconItemEncryptor(PythonValuesMixin):
     """`DbEsdkItemEncryptor` plus the beacons of a `BeaconVersion`.
 
     Args:
@@ -173,22 +172,6 @@ class BeaconItemEncryptor:
 
     def read_header(self, item: Mapping[str, Any]) -> DbeItemHeader:
         return self._encryptor.read_header(item)
-
-    def encrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """`encrypt` on plain Python values (as `DbEsdkItemEncryptor.encrypt_python`)."""
-        try:
-            ddb = to_ddb_item(item)
-        except CodecError as exc:
-            raise EncryptionError(f"cannot convert the item: {exc}", table=self.table_name) from exc
-        return from_ddb_item(self.encrypt(ddb))
-
-    def decrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """`decrypt` on plain Python values."""
-        try:
-            ddb = to_ddb_item(item)
-        except CodecError as exc:
-            raise DecryptionError(f"cannot convert the item: {exc}", table=self.table_name) from exc
-        return from_ddb_item(self.decrypt(ddb))
 
     def __repr__(self) -> str:
         return (

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..core._actions import CryptoAction
 from ..core._codec import CodecError
-from ..core._python_values import from_ddb_item, to_ddb_item
+from ..core._python_values import PythonValuesMixin, to_ddb_item
 from ..errors import (
     ConfigurationError,
     DbeHeaderError,
@@ -178,7 +178,7 @@ class _Plan:
     context_attributes: tuple[str, ...]
 
 
-class DbEsdkItemEncryptor:
+class DbEsdkItemEncryptor(PythonValuesMixin):
     """Encrypts and decrypts items of one table in the AWS Database Encryption SDK format.
 
     Build it once per table and reuse it. Configuration errors (an attribute whose action and
@@ -824,30 +824,6 @@ class DbEsdkItemEncryptor:
         ):
             raise DecryptionError("the keyring gave malformed materials", table=table)
         return materials
-
-    # --------------------------------------------------------------------------------------
-    # Plain Python values
-
-    def encrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """`encrypt` on plain Python values (str, int/Decimal, bytes, bool, None, list, dict,
-        set); encrypted values come back as ``bytes``."""
-        try:
-            ddb = to_ddb_item(item)
-        except CodecError as exc:
-            raise EncryptionError(
-                f"cannot convert the item: {exc}", table=self._table_name
-            ) from exc
-        return from_ddb_item(self.encrypt(ddb))
-
-    def decrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """`decrypt` on plain Python values."""
-        try:
-            ddb = to_ddb_item(item)
-        except CodecError as exc:
-            raise DecryptionError(
-                f"cannot convert the item: {exc}", table=self._table_name
-            ) from exc
-        return from_ddb_item(self.decrypt(ddb))
 
     def read_header_python(self, item: Mapping[str, Any]) -> DbeItemHeader:
         """`read_header` on plain Python values."""
