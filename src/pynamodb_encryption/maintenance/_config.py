@@ -123,6 +123,20 @@ def suggest(name: str, allowed: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def load_config(
+    config: str | os.PathLike[str] | Mapping[str, Any],
+    base_dir: str | os.PathLike[str] | None,
+) -> tuple[Mapping[str, Any], Path]:
+    """The parsed configuration and the folder its relative key paths are resolved against:
+    ``base_dir``, else the file's folder, else (for a mapping) the current directory."""
+    if isinstance(config, Mapping):
+        folder = Path(base_dir) if base_dir is not None else Path.cwd()
+        return config, folder
+    path = Path(config)
+    mapping = _read_json(path)
+    return mapping, Path(base_dir) if base_dir is not None else path.resolve().parent
+
+
 def provider_from_config(
     config: str | os.PathLike[str] | Mapping[str, Any],
     *,
@@ -154,13 +168,7 @@ def provider_from_config(
         ConfigurationError: the configuration is unreadable or invalid; the message names the
             field concerned and never contains a key or a value.
     """
-    if isinstance(config, Mapping):
-        mapping: Mapping[str, Any] = config
-        folder = Path(base_dir) if base_dir is not None else Path.cwd()
-    else:
-        path = Path(config)
-        mapping = _read_json(path)
-        folder = Path(base_dir) if base_dir is not None else path.resolve().parent
+    mapping, folder = load_config(config, base_dir)
     if insecure_key_files not in ("warn", "refuse", "ignore"):
         raise ConfigurationError("insecure_key_files must be 'warn', 'refuse' or 'ignore'")
     return _build(

@@ -47,8 +47,8 @@ from ._config import (
     KeyFilePolicy,
     _check_key_file_mode,
     _client,
-    _read_json,
     _schema,
+    load_config,
     suggest,
 )
 
@@ -93,13 +93,7 @@ def keyring_from_config(
         ConfigurationError: the configuration is unreadable or invalid; the message names the
             field concerned and never contains a key or a value.
     """
-    if isinstance(config, Mapping):
-        mapping: Mapping[str, Any] = config
-        folder = Path(base_dir) if base_dir is not None else Path.cwd()
-    else:
-        path = Path(config)
-        mapping = _read_json(path)
-        folder = Path(base_dir) if base_dir is not None else path.resolve().parent
+    mapping, folder = load_config(config, base_dir)
     kind = mapping.get("keyring")
     if kind not in KEYRING_KINDS:
         hint = suggest(kind, KEYRING_KINDS) if isinstance(kind, str) else ""
