@@ -174,6 +174,15 @@ class BeaconItemEncryptor:
     def read_header(self, item: Mapping[str, Any]) -> DbeItemHeader:
         return self._encryptor.read_header(item)
 
+    def action(self, name: str) -> CryptoAction:
+        return self._encryptor.action(name)
+
+    def signature_attribute(self, item: Mapping[str, Any]) -> str | None:
+        return self._encryptor.signature_attribute(item)
+
+    def write_is_unique(self, stored: Mapping[str, Any]) -> bool:
+        return self._encryptor.write_is_unique(stored)
+
     def encrypt_python(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """`encrypt` on plain Python values (as `DbEsdkItemEncryptor.encrypt_python`)."""
         try:

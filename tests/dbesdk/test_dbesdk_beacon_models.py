@@ -1,0 +1,283 @@
+"""Beacons on models and on the boto3 helpers (issue 12), on DynamoDB Local: a model with two
+beacons (SSN, ZIP) and GSIs on them, equality queries that return exactly the matching items,
+items written by models read by helpers and the other way round, and the false positives of a
+1-bit beacon dropped before they reach the caller."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from pynamodb_encryption import ConfigurationError, UnsupportedOperationError
+from pynamodb_encryption.boto3 import EncryptedClient
+from pynamodb_encryption.dbesdk import (
+    BeaconVersion,
+    CryptoAction,
+    DynamoDbTableEncryptionConfig,
+    DynamoDbTablesEncryptionConfig,
+    HierarchicalKeyring,
+    LegacyPolicy,
+    RawAesKeyring,
+    SearchConfig,
+    SingleBeaconKeySource,
+    StandardBeacon,
+    StaticKeyStore,
+)
+from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel
+
+KEY_STORE = StaticKeyStore(
+    branch_key_id="patients",
+    branch_key_version=str(uuid.uuid4()),
+    branch_key=secrets.token_bytes(32),
+    beacon_key=secrets.token_bytes(32),
+)
+KEYRING = HierarchicalKeyring(key_store=KEY_STORE, branch_key_id="patients")
+E, S = CryptoAction.ENCRYPT_AND_SIGN, CryptoAction.SIGN_ONLY
+
+PEOPLE = [
+    ("p1", "078-05-1120", "02134"),
+    ("p2", "219-09-9999", "02134"),
+    ("p3", "457-55-5462", "10001"),
+    ("p4", "078-05-1120", "94105"),  # same SSN as p1 (shared account, say)
+    ("p5", "123-45-6789", "10001"),
+    ("p6", "987-65-4320", "60601"),
+]
+
+
+def _model(table: str, host: str, ssn_bits: int = 16, zip_bits: int = 10) -> Any:
+    class SsnIndex(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "ssn-index"
+            projection = AllProjection()
+
+        ssn = UnicodeAttribute(hash_key=True)
+
+    class ZipIndex(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "zip-index"
+            projection = AllProjection()
+
+        zip_code = UnicodeAttribute(hash_key=True)
+
+    class Patient(EncryptedModel):
+        class Meta:
+            table_name = table
+            keyring = KEYRING
+            billing_mode = "PAY_PER_REQUEST"
+
+        patient_id = UnicodeAttribute(hash_key=True)
+        ssn = EncryptedAttribute(UnicodeAttribute(), beacon=StandardBeacon(length=ssn_bits))
+        zip_code = EncryptedAttribute(UnicodeAttribute(), beacon=StandardBeacon(length=zip_bits))
+        name = EncryptedAttribute(UnicodeAttribute(null=True))
+        ssn_index = SsnIndex()
+        zip_index = ZipIndex()
+
+    Patient.Meta.host = host  # type: ignore[attr-defined]
+    return Patient
+
+
+def _helper(client: Any, table: str, ssn_bits: int = 16, zip_bits: int = 10) -> EncryptedClient:
+    config = DynamoDbTableEncryptionConfig(
+        logical_table_name=table,
+        partition_key_name="patient_id",
+        attribute_actions_on_encrypt={
+            "patient_id": S,
+            "ssn": E,
+            "zip_code": E,
+            "name": E,
+        },
+        keyring=KEYRING,
+        search=SearchConfig(
+            versions=[
+                BeaconVersion(
+                    standard_beacons=[
+                        StandardBeacon("ssn", length=ssn_bits),
+                        StandardBeacon("zip_code", length=zip_bits),
+                    ],
+                    key_source=SingleBeaconKeySource(key_store=KEY_STORE, beacon_key_id="patients"),
+                )
+            ],
+            write_version=1,
+        ),
+    )
+    return EncryptedClient(
+        client,
+        encryption_config=DynamoDbTablesEncryptionConfig(table_encryption_configs={table: config}),
+    )
+
+
+@pytest.fixture
+def patients(ddb_backend: str, ddb_endpoint: str, table_name: str) -> Iterator[Any]:
+    if ddb_backend != "ddblocal":
+        pytest.skip("beacon GSIs are proven on DynamoDB Local")
+    model = _model(table_name, ddb_endpoint)
+    model.create_table(wait=True)
+    yield model
+    model.delete_table()
+
+
+def test_model_beacons_end_to_end(patients: Any, dynamodb_client: Any) -> None:
+    table = patients.Meta.table_name
+    desc = dynamodb_client.describe_table(TableName=table)["Table"]
+    gsi_keys = {
+        g["IndexName"]: g["KeySchema"][0]["AttributeName"] for g in desc["GlobalSecondaryIndexes"]
+    }
+    assert gsi_keys == {"ssn-index": "aws_dbe_b_ssn", "zip-index": "aws_dbe_b_zip_code"}
+    for pid, ssn, zip_code in PEOPLE:
+        patients(pid, ssn=ssn, zip_code=zip_code, name=f"name {pid}").save()
+    raw = dynamodb_client.get_item(TableName=table, Key={"patient_id": {"S": "p1"}})["Item"]
+    assert "B" in raw["ssn"]
+    assert len(raw["aws_dbe_b_ssn"]["S"]) == 4  # 16 bits, hex
+    assert raw["aws_dbe_v_1"] == {"S": " "}
+    got = patients.get("p1")
+    assert (got.ssn, got.zip_code) == ("078-05-1120", "02134")
+    assert not any(k.startswith("aws_dbe_") for k in got.attribute_values)
+
+    def ids(results: Any) -> set[str]:
+        return {p.patient_id for p in results}
+
+    assert ids(patients.ssn_index.query("078-05-1120")) == {"p1", "p4"}
+    assert ids(patients.zip_index.query("10001")) == {"p3", "p5"}
+    assert ids(patients.scan(patients.ssn == "219-09-9999")) == {"p2"}
+    both = (patients.zip_code == "02134") & (patients.ssn == "078-05-1120")
+    assert ids(patients.scan(both)) == {"p1"}
+    assert ids(
+        patients.ssn_index.query("078-05-1120", filter_condition=patients.zip_code == "94105")
+    ) == {"p4"}
+    assert patients.ssn_index.count("078-05-1120") == 2
+    assert ids(patients.ssn_index.query("000-00-0000")) == set()
+
+    # What DB-ESDK refuses, refused clearly.
+    with pytest.raises(ConfigurationError, match="standard beacon"):
+        list(patients.scan(patients.ssn.startswith("078")))
+    with pytest.raises(UnsupportedOperationError, match="encrypted"):
+        list(patients.scan(patients.name == "name p1"))  # no beacon on name
+
+    # The boto3 helper on the same table reads the model's items and writes its own.
+    helper = _helper(boto3.client("dynamodb", endpoint_url=patients.Meta.host), table)
+    page = helper.query(
+        TableName=table,
+        IndexName="ssn-index",
+        KeyConditionExpression="ssn = :s",
+        ExpressionAttributeValues={":s": {"S": "078-05-1120"}},
+    )
+    assert {i["patient_id"]["S"] for i in page["Items"]} == {"p1", "p4"}
+    assert all("aws_dbe_b_ssn" not in i for i in page["Items"])
+    helper.put_item(
+        TableName=table,
+        Item={"patient_id": {"S": "h1"}, "ssn": {"S": "555-12-3456"}, "zip_code": {"S": "10001"}},
+    )
+    assert ids(patients.zip_index.query("10001")) == {"p3", "p5", "h1"}
+    assert patients.get("h1").ssn == "555-12-3456"
+    scanned = helper.scan(
+        TableName=table,
+        FilterExpression="zip_code = :z",
+        ExpressionAttributeValues={":z": {"S": "02134"}},
+    )
+    assert {i["patient_id"]["S"] for i in scanned["Items"]} == {"p1", "p2"}
+
+
+def test_false_positives_never_reach_the_caller(
+    ddb_backend: str, ddb_endpoint: str, table_name: str, dynamodb_client: Any
+) -> None:
+    if ddb_backend != "ddblocal":
+        pytest.skip("beacon GSIs are proven on DynamoDB Local")
+    # 1-bit beacons: about half of all SSNs share a beacon value with any given one.
+    patients = _model(table_name, ddb_endpoint, ssn_bits=1, zip_bits=2)
+    patients.create_table(wait=True)
+    try:
+        ssns = [f"{n:03d}-00-0000" for n in range(24)]
+        for n, ssn in enumerate(ssns):
+            patients(f"p{n}", ssn=ssn, zip_code=f"{n % 5:05d}").save()
+        target = ssns[7]
+        raw = dynamodb_client.query(
+            TableName=table_name,
+            IndexName="ssn-index",
+            KeyConditionExpression="aws_dbe_b_ssn = :b",
+            ExpressionAttributeValues={
+                ":b": dynamodb_client.get_item(
+                    TableName=table_name, Key={"patient_id": {"S": "p7"}}
+                )["Item"]["aws_dbe_b_ssn"]
+            },
+        )
+        assert raw["Count"] > 1  # collisions exist on the index...
+        assert [p.patient_id for p in patients.ssn_index.query(target)] == ["p7"]  # ...dropped
+        helper = _helper(
+            boto3.client("dynamodb", endpoint_url=ddb_endpoint), table_name, ssn_bits=1, zip_bits=2
+        )
+        page = helper.query(
+            TableName=table_name,
+            IndexName="ssn-index",
+            KeyConditionExpression="ssn = :s",
+            ExpressionAttributeValues={":s": {"S": target}},
+        )
+        assert [i["patient_id"]["S"] for i in page["Items"]] == ["p7"]
+        assert page["Count"] == 1
+        zips = {p.patient_id for p in patients.scan(patients.zip_code == "00003")}
+        assert zips == {f"p{n}" for n in range(24) if n % 5 == 3}
+    finally:
+        patients.delete_table()
+
+
+def test_declarations_refused_clearly() -> None:
+    with pytest.raises(ConfigurationError, match="legacy"):
+
+        class _Legacy(EncryptedModel):
+            class Meta:
+                table_name = "t"
+                keyring = KEYRING
+                legacy_policy = LegacyPolicy.FORBID_LEGACY_ENCRYPT_ALLOW_LEGACY_DECRYPT
+
+            pk = UnicodeAttribute(hash_key=True)
+            ssn = EncryptedAttribute(UnicodeAttribute(), beacon=StandardBeacon(length=8))
+
+    with pytest.raises(ConfigurationError, match=r"Meta\.keyring"):
+
+        class _NoKeyring(EncryptedModel):
+            class Meta:
+                table_name = "t"
+
+            pk = UnicodeAttribute(hash_key=True)
+            ssn = EncryptedAttribute(UnicodeAttribute(), beacon=StandardBeacon(length=8))
+
+    with pytest.raises(ConfigurationError, match="StandardBeacon"):
+        EncryptedAttribute(UnicodeAttribute(), beacon=16)  # type: ignore[arg-type]
+
+    class _RawAes(EncryptedModel):
+        class Meta:
+            table_name = "t"
+            keyring = RawAesKeyring(key_namespace="n", key_name="k", wrapping_key=bytes(32))
+
+        pk = UnicodeAttribute(hash_key=True)
+        ssn = EncryptedAttribute(UnicodeAttribute(), beacon=StandardBeacon(length=8))
+
+    with pytest.raises(ConfigurationError, match="beacon_key_source"):
+        _RawAes._pde_encryptor()
+    with pytest.raises(ConfigurationError, match="needs a name"):
+        BeaconVersion(
+            standard_beacons=[StandardBeacon(length=4)],
+            key_source=SingleBeaconKeySource(key_store=KEY_STORE, beacon_key_id="p"),
+        )
+    with pytest.raises(ConfigurationError, match="legacy_override"):
+        DynamoDbTableEncryptionConfig(
+            logical_table_name="t",
+            partition_key_name="pk",
+            attribute_actions_on_encrypt={"pk": S},
+            keyring=KEYRING,
+            legacy_override=object(),  # type: ignore[arg-type]
+            search=SearchConfig(
+                versions=[
+                    BeaconVersion(
+                        standard_beacons=[StandardBeacon("x", length=4)],
+                        key_source=SingleBeaconKeySource(key_store=KEY_STORE, beacon_key_id="p"),
+                    )
+                ]
+            ),
+        )
