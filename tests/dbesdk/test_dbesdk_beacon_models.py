@@ -154,6 +154,17 @@ def test_model_beacons_end_to_end(patients: Any, dynamodb_client: Any) -> None:
     assert patients.ssn_index.count("078-05-1120") == 2
     assert ids(patients.ssn_index.query("000-00-0000")) == set()
 
+    # An update of a field rewrites its beacon (no stale beacon, no lost item).
+    p6 = patients.get("p6")
+    p6.update(actions=[patients.ssn.set("111-22-3333")])
+    assert ids(patients.ssn_index.query("111-22-3333")) == {"p6"}
+    assert ids(patients.ssn_index.query("987-65-4320")) == set()
+
+    # Batch writes add beacons too.
+    with patients.batch_write() as batch:
+        batch.save(patients("b1", ssn="222-33-4444", zip_code="60601"))
+    assert ids(patients.zip_index.query("60601")) == {"p6", "b1"}
+
     # What DB-ESDK refuses, refused clearly.
     with pytest.raises(ConfigurationError, match="standard beacon"):
         list(patients.scan(patients.ssn.startswith("078")))

@@ -20,6 +20,7 @@ from ..core._encryptor import SIGNATURE_ATTRIBUTE, ItemEncryptor
 from ..core._protocol import LegacyPolicy, PlaintextOverride
 from ..errors import ConfigurationError, DecryptionError, EncryptionError, PlaintextItemError
 from ._beacon_encryptor import BeaconItemEncryptor
+from ._beacons import BEACON_PREFIX, VERSION_TAG
 from ._encryptor import HEADER_ATTRIBUTE, RESERVED_ATTRIBUTES, DbEsdkItemEncryptor
 
 __all__ = ["MigratingItemEncryptor", "item_format"]
@@ -113,6 +114,11 @@ class MigratingItemEncryptor:
         # Both formats' attributes are reserved whatever the policy: a rewrite must remove the
         # other format's attributes, and no item may hold them as data.
         self._reserved = LEGACY_RESERVED | RESERVED_ATTRIBUTES
+        if isinstance(dbesdk, BeaconItemEncryptor):
+            # Rewritten with the item (an update of a field rewrites its beacon), never data.
+            info = dbesdk.search_info
+            stored = (info.stored_name(n) for n in info.beacon_names())
+            self._reserved |= {n for n in stored if n.startswith(BEACON_PREFIX)} | {VERSION_TAG}
         markers: list[str] = []
         if not plaintext_override.reads_plaintext:
             if self._legacy is not None:
