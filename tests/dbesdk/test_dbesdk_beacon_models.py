@@ -5,9 +5,11 @@ items written by models read by helpers and the other way round, and the false p
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -97,10 +99,10 @@ def _helper(client: Any, table: str, ssn_bits: int = 16, zip_bits: int = 10) -> 
         search=SearchConfig(
             versions=[
                 BeaconVersion(
-                    standard_beacons=[
+                    standard_beacons=(
                         StandardBeacon("ssn", length=ssn_bits),
                         StandardBeacon("zip_code", length=zip_bits),
-                    ],
+                    ),
                     key_source=SingleBeaconKeySource(key_store=KEY_STORE, beacon_key_id="patients"),
                 )
             ],
@@ -273,7 +275,7 @@ def test_declarations_refused_clearly() -> None:
         _RawAes._pde_encryptor()
     with pytest.raises(ConfigurationError, match="needs a name"):
         BeaconVersion(
-            standard_beacons=[StandardBeacon(length=4)],
+            standard_beacons=(StandardBeacon(length=4),),
             key_source=SingleBeaconKeySource(key_store=KEY_STORE, beacon_key_id="p"),
         )
     with pytest.raises(ConfigurationError, match="legacy_override"):
@@ -286,9 +288,30 @@ def test_declarations_refused_clearly() -> None:
             search=SearchConfig(
                 versions=[
                     BeaconVersion(
-                        standard_beacons=[StandardBeacon("x", length=4)],
+                        standard_beacons=(StandardBeacon("x", length=4),),
                         key_source=SingleBeaconKeySource(key_store=KEY_STORE, beacon_key_id="p"),
                     )
                 ]
             ),
         )
+
+
+def test_example_app_page(ddb_backend: str, ddb_endpoint: str, table_name: str) -> None:
+    if ddb_backend != "ddblocal":
+        pytest.skip("beacon GSIs are proven on DynamoDB Local")
+    path = Path(__file__).resolve().parents[2] / "examples" / "dbesdk_beacon_models.py"
+    spec = importlib.util.spec_from_file_location("dbesdk_beacon_models_example", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        found = module.main(ddb_endpoint, table=table_name)
+    finally:
+        module.Patient.delete_table()
+    assert found == {
+        "by_ssn": ["Ada"],
+        "by_zip": ["Ada", "Bo"],
+        "scanned": ["Cy"],
+        "from_helper": ["Cy"],
+    }
