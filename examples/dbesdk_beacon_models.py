@@ -34,7 +34,7 @@ from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAt
 
 # --8<-- [end:imports]
 
-# --8<-- [start:model]
+# --8<-- [start:keys]
 # In an app: KeyStore(...) over AWS's branch key store table, protected by KMS. The
 # hierarchical keyring's key store also gives the beacon key (or set Meta.beacon_key_source).
 key_store = StaticKeyStore(
@@ -43,8 +43,10 @@ key_store = StaticKeyStore(
     branch_key=secrets.token_bytes(32),
     beacon_key=secrets.token_bytes(32),
 )
+# --8<-- [end:keys]
 
 
+# --8<-- [start:model]
 class SsnIndex(GlobalSecondaryIndex["Patient"]):  # type: ignore[no-untyped-call]  # PynamoDB
     class Meta:
         index_name = "ssn-index"

@@ -14,11 +14,12 @@ from typing import Any
 
 import boto3
 import pytest
+from boto3.dynamodb.conditions import Attr, Key
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from pynamodb_encryption import ConfigurationError, UnsupportedOperationError
-from pynamodb_encryption.boto3 import EncryptedClient
+from pynamodb_encryption.boto3 import EncryptedClient, EncryptedTable
 from pynamodb_encryption.dbesdk import (
     BeaconVersion,
     CryptoAction,
@@ -195,6 +196,30 @@ def test_model_beacons_end_to_end(patients: Any, dynamodb_client: Any) -> None:
         ExpressionAttributeValues={":z": {"S": "02134"}},
     )
     assert {i["patient_id"]["S"] for i in scanned["Items"]} == {"p1", "p2"}
+
+    # Paginators are not rewritten for beacons: a condition on an encrypted field is refused.
+    with pytest.raises(UnsupportedOperationError, match="encrypted"):
+        list(
+            helper.get_paginator("scan").paginate(
+                TableName=table,
+                FilterExpression="ssn = :s",
+                ExpressionAttributeValues={":s": {"S": "078-05-1120"}},
+            )
+        )
+
+    # The resource-style table: Key/Attr conditions and Python values.
+    resource = boto3.resource("dynamodb", endpoint_url=patients.Meta.host)
+    encrypted_table = EncryptedTable(
+        resource.Table(table), encryption_config=helper._ops.engine.encryption_config
+    )
+    page = encrypted_table.query(
+        IndexName="zip-index",
+        KeyConditionExpression=Key("zip_code").eq("10001"),
+        FilterExpression=Attr("ssn").eq("457-55-5462"),
+    )
+    assert [i["patient_id"] for i in page["Items"]] == ["p3"]
+    scanned = encrypted_table.scan(FilterExpression=Attr("ssn").is_in(["078-05-1120"]))
+    assert {i["patient_id"] for i in scanned["Items"]} == {"p1", "p4"}
 
 
 def test_false_positives_never_reach_the_caller(
