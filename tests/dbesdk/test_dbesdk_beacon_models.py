@@ -16,24 +16,28 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
 from pynamodb.attributes import UnicodeAttribute
+from pynamodb.expressions.operand import Path as AttrPath
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from pynamodb_encryption import ConfigurationError, UnsupportedOperationError
 from pynamodb_encryption.boto3 import EncryptedClient, EncryptedTable
 from pynamodb_encryption.dbesdk import (
     BeaconVersion,
+    CompoundBeacon,
     CryptoAction,
     DynamoDbTableEncryptionConfig,
     DynamoDbTablesEncryptionConfig,
+    EncryptedPart,
     HierarchicalKeyring,
     LegacyPolicy,
     RawAesKeyring,
     SearchConfig,
+    SignedPart,
     SingleBeaconKeySource,
     StandardBeacon,
     StaticKeyStore,
 )
-from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel
+from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAttribute
 
 KEY_STORE = StaticKeyStore(
     branch_key_id="patients",
@@ -340,3 +344,66 @@ def test_example_app_page(ddb_backend: str, ddb_endpoint: str, table_name: str) 
         "scanned": ["Cy"],
         "from_helper": ["Cy"],
     }
+
+
+def test_compound_beacon_declared_in_meta(
+    ddb_backend: str, ddb_endpoint: str, table_name: str
+) -> None:
+    if ddb_backend != "ddblocal":
+        pytest.skip("beacon GSIs are proven on DynamoDB Local")
+
+    class ZipVisitIndex(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "zip-visit-index"
+            projection = AllProjection()
+
+        zip_visit = UnicodeAttribute(hash_key=True)  # a compound beacon: no model field
+
+    class Visit(EncryptedModel):
+        class Meta:
+            table_name = ""
+            keyring = KEYRING
+            billing_mode = "PAY_PER_REQUEST"
+            beacons = (
+                CompoundBeacon(
+                    "zip_visit",
+                    split=".",
+                    encrypted=(EncryptedPart("zip_code", prefix="Z-"),),
+                    signed=(SignedPart("visit", prefix="V-"),),
+                ),
+            )
+
+        patient_id = UnicodeAttribute(hash_key=True)
+        zip_code = EncryptedAttribute(UnicodeAttribute(), beacon=StandardBeacon(length=8))
+        visit = SignedAttribute(UnicodeAttribute())
+        zip_visit_index = ZipVisitIndex()
+
+    Visit.Meta.table_name = table_name
+    Visit.Meta.host = ddb_endpoint  # type: ignore[attr-defined]
+    Visit.create_table(wait=True)
+    try:
+        rows = [
+            ("v1", "02134", "2025-11-30"),
+            ("v2", "02134", "2025-12-01"),
+            ("v3", "10001", "2025-11-30"),
+        ]
+        for pid, zip_code, visit in rows:
+            Visit(pid, zip_code=zip_code, visit=visit).save()
+        # The default constructor: signed parts first, then encrypted ones (as DB-ESDK).
+        found = [v.patient_id for v in Visit.zip_visit_index.query("V-2025-11-30.Z-02134")]
+        assert found == ["v1"]
+        on_day = AttrPath(["zip_visit"]).startswith("V-2025-11-30")
+        assert {v.patient_id for v in Visit.scan(on_day)} == {"v1", "v3"}
+        assert {v.patient_id for v in Visit.scan(Visit.zip_code == "10001")} == {"v3"}
+    finally:
+        Visit.delete_table()
+
+    with pytest.raises(ConfigurationError, match=r"Meta\.beacons holds"):
+
+        class _Bad(EncryptedModel):
+            class Meta:
+                table_name = "t"
+                keyring = KEYRING
+                beacons = (StandardBeacon(length=4),)
+
+            pk = UnicodeAttribute(hash_key=True)

@@ -33,10 +33,14 @@ from ..structured import (
     BeaconItemEncryptor,
     BeaconKeySource,
     BeaconVersion,
+    CompoundBeacon,
     DbeAlgorithmSuite,
     DbEsdkItemEncryptor,
+    EncryptedPart,
     Keyring,
+    SignedPart,
     StandardBeacon,
+    VirtualField,
 )
 from ..structured._encryptor import RESERVED_PREFIX as DBE_RESERVED_PREFIX
 from ..structured._migrating import MigratingItemEncryptor
@@ -104,6 +108,8 @@ class ClassPlan:
     #: Every beacon name (field beacons and ``Meta.beacon_version``): usable in conditions
     #: and as index keys.
     beacon_names: frozenset[str] = frozenset()
+    #: The whole beacon version, with a placeholder key source (resolved on first use).
+    beacon_template: BeaconVersion | None = None
 
     def action(self, name: str) -> CryptoAction:
         """The action for a top-level DynamoDB attribute name (modelled or not)."""
@@ -194,7 +200,7 @@ def build_plan(cls: type[Model]) -> ClassPlan:
         if python_name == cls._version_attribute_name:
             version_name = attribute.attr_name
             forced[attribute.attr_name] = "the version attribute"
-    field_beacons, beacon_names, beacon_version = _beacon_declarations(
+    field_beacons, beacon_names, beacon_template = _beacon_declarations(
         cls, owner, attributes, keyring is not None, provider is not None
     )
     for index in getattr(cls, "_indexes", {}).values():
@@ -290,8 +296,8 @@ def build_plan(cls: type[Model]) -> ClassPlan:
         for name in keys:
             if dbe_actions[name] is not CryptoAction.DO_NOTHING:
                 dbe_actions[name] = CryptoAction.SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT
-    if beacon_version is not None:
-        for name, action in beacon_version.signed_beacon_actions().items():
+    if beacon_template is not None:
+        for name, action in beacon_template.signed_beacon_actions().items():
             dbe_actions.setdefault(name, action)
     dbe_unsigned = frozenset(n for n, a in dbe_actions.items() if a is CryptoAction.DO_NOTHING)
     return ClassPlan(
@@ -312,7 +318,21 @@ def build_plan(cls: type[Model]) -> ClassPlan:
         dbe_unsigned=dbe_unsigned,
         beacons=field_beacons,
         beacon_names=beacon_names,
+        beacon_template=beacon_template,
     )
+
+
+class _PlanKeySource:
+    """Stands for the beacon key source while a class is defined (it is resolved with the
+    keyring, on first use): lets the declarations be checked as a `BeaconVersion` early."""
+
+    key_field_name = None
+
+    def beacon_key(self, beacon_key_id: str | None) -> Any:  # pragma: no cover - never called
+        raise ConfigurationError("the beacon key source is resolved on first use")
+
+
+_BEACON_PARTS = (StandardBeacon, CompoundBeacon, VirtualField, EncryptedPart, SignedPart)
 
 
 def _beacon_declarations(
@@ -322,7 +342,9 @@ def _beacon_declarations(
     has_keyring: bool,
     has_provider: bool,
 ) -> tuple[tuple[StandardBeacon, ...], frozenset[str], BeaconVersion | None]:
-    """Field beacons (named after their field), every beacon name, ``Meta.beacon_version``."""
+    """Field beacons (named after their field), every beacon name, and the whole version
+    (``Meta.beacon_version`` or ``Meta.beacons``, plus the field beacons) with a placeholder
+    key source."""
     beacons: list[StandardBeacon] = []
     for attribute in attributes.values():
         beacon = getattr(attribute, "beacon", None)
@@ -338,13 +360,30 @@ def _beacon_declarations(
             f"{owner}.Meta.beacon_version must be a BeaconVersion (compound beacons, virtual "
             f"fields, partitions), got {type(version).__name__}"
         )
+    extras = _meta_value(cls, "beacons", ())
+    if isinstance(extras, (str, bytes)) or not isinstance(extras, (tuple, list)):
+        raise ConfigurationError(
+            f"{owner}.Meta.beacons must be a tuple of CompoundBeacon, VirtualField, "
+            "StandardBeacon (named, e.g. over a virtual field), EncryptedPart and SignedPart"
+        )
+    for extra in extras:
+        if not isinstance(extra, _BEACON_PARTS) or (
+            isinstance(extra, StandardBeacon) and not extra.name
+        ):
+            raise ConfigurationError(
+                f"{owner}.Meta.beacons holds a {type(extra).__name__}: it takes CompoundBeacon, "
+                "VirtualField, named StandardBeacon, EncryptedPart and SignedPart (a field's "
+                "own beacon goes on the field: EncryptedAttribute(..., beacon=...))"
+            )
+    if extras and version is not None:
+        raise ConfigurationError(f"{owner}: set Meta.beacons or Meta.beacon_version, not both")
     source = _meta_value(cls, "beacon_key_source", None)
     if source is not None and not isinstance(source, BeaconKeySource):
         raise ConfigurationError(
             f"{owner}.Meta.beacon_key_source must be a SingleBeaconKeySource or a "
             f"MultiBeaconKeySource, got {type(source).__name__}"
         )
-    if not beacons and version is None:
+    if not beacons and version is None and not extras:
         return (), frozenset(), None
     if not has_keyring:
         raise ConfigurationError(
@@ -356,27 +395,43 @@ def _beacon_declarations(
             "with a legacy override; remove Meta.materials_provider and Meta.legacy_policy "
             "once the table is migrated"
         )
-    names = [b.name for b in beacons]
-    if version is not None:
-        names += [b.name for b in version.standard_beacons]
-        names += [c.name for c in version.compound_beacons]
+
+    def of(kind: type[Any]) -> tuple[Any, ...]:
+        return tuple(e for e in extras if isinstance(e, kind))
+
+    if version is None:
+        template = BeaconVersion(
+            standard_beacons=tuple(beacons) + of(StandardBeacon),
+            compound_beacons=of(CompoundBeacon),
+            virtual_fields=of(VirtualField),
+            encrypted_parts=of(EncryptedPart),
+            signed_parts=of(SignedPart),
+            key_source=_PlanKeySource(),
+        )
+    else:
+        template = replace(
+            version, standard_beacons=tuple(version.standard_beacons) + tuple(beacons)
+        )
+    names = [b.name for b in template.standard_beacons]
+    names += [c.name for c in template.compound_beacons]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigurationError(
             f"{owner}: beacon {duplicates[0]!r} is declared twice (on a field and in "
-            "Meta.beacon_version): keep one"
+            "Meta.beacons or Meta.beacon_version): keep one"
         )
-    return tuple(beacons), frozenset(names), version
+    return tuple(beacons), frozenset(names), template
 
 
 def beacon_version_for(cls: type[Model], plan: ClassPlan, keyring: Keyring) -> BeaconVersion:
-    """The class's `BeaconVersion`: ``Meta.beacon_version`` plus the field beacons, with
-    ``Meta.beacon_key_source`` or the beacon keys of the hierarchical keyring's key store."""
+    """The class's `BeaconVersion`: the field beacons with ``Meta.beacons`` or
+    ``Meta.beacon_version``; its key source is ``Meta.beacon_key_source``, else
+    ``Meta.beacon_version``'s, else the beacon key of the hierarchical keyring's key store."""
     meta = require_meta(cls)
+    template = plan.beacon_template
+    assert template is not None
     version: BeaconVersion | None = getattr(meta, "beacon_version", None)
     source: BeaconKeySource | None = getattr(meta, "beacon_key_source", None)
-    if source is None and version is not None and not plan.beacons:
-        return version
     if source is None and version is not None:
         source = version.key_source
     if source is None:
@@ -389,13 +444,7 @@ def beacon_version_for(cls: type[Model], plan: ClassPlan, keyring: Keyring) -> B
         source = SingleBeaconKeySource(
             key_store=keyring.key_store, beacon_key_id=keyring.branch_key_id
         )
-    if version is None:
-        return BeaconVersion(standard_beacons=plan.beacons, key_source=source)
-    return replace(
-        version,
-        standard_beacons=tuple(version.standard_beacons) + plan.beacons,
-        key_source=source,
-    )
+    return replace(template, key_source=source)
 
 
 def _check_dbe_meta(
