@@ -16,8 +16,10 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
 from pynamodb.attributes import UnicodeAttribute
+from pynamodb.connection import Connection
 from pynamodb.expressions.operand import Path as AttrPath
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.transactions import TransactWrite
 
 from pynamodb_encryption import ConfigurationError, UnsupportedOperationError
 from pynamodb_encryption.boto3 import EncryptedClient, EncryptedTable
@@ -170,7 +172,9 @@ def test_model_beacons_end_to_end(patients: Any, dynamodb_client: Any) -> None:
     # Batch writes add beacons too.
     with patients.batch_write() as batch:
         batch.save(patients("b1", ssn="222-33-4444", zip_code="60601"))
-    assert ids(patients.zip_index.query("60601")) == {"p6", "b1"}
+    with TransactWrite(connection=Connection(host=patients.Meta.host)) as transaction:
+        transaction.save(patients("t1", ssn="333-44-5555", zip_code="60601"))
+    assert ids(patients.zip_index.query("60601")) == {"p6", "b1", "t1"}
 
     # What DB-ESDK refuses, refused clearly.
     with pytest.raises(ConfigurationError, match="standard beacon"):
@@ -192,7 +196,42 @@ def test_model_beacons_end_to_end(patients: Any, dynamodb_client: Any) -> None:
         TableName=table,
         Item={"patient_id": {"S": "h1"}, "ssn": {"S": "555-12-3456"}, "zip_code": {"S": "10001"}},
     )
-    assert ids(patients.zip_index.query("10001")) == {"p3", "p5", "h1"}
+    helper.batch_write_item(
+        RequestItems={
+            table: [
+                {
+                    "PutRequest": {
+                        "Item": {
+                            "patient_id": {"S": "h2"},
+                            "ssn": {"S": "555-12-0000"},
+                            "zip_code": {"S": "10001"},
+                        }
+                    }
+                }
+            ]
+        }
+    )
+    helper.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": {
+                        "patient_id": {"S": "h3"},
+                        "ssn": {"S": "555-12-1111"},
+                        "zip_code": {"S": "10001"},
+                    },
+                }
+            }
+        ]
+    )
+    assert ids(patients.zip_index.query("10001")) == {"p3", "p5", "h1", "h2", "h3"}
+    with pytest.raises(ConfigurationError, match="standard beacon"):
+        helper.scan(
+            TableName=table,
+            FilterExpression="ssn < :s",
+            ExpressionAttributeValues={":s": {"S": "1"}},
+        )
     assert patients.get("h1").ssn == "555-12-3456"
     scanned = helper.scan(
         TableName=table,
