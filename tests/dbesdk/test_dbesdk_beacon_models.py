@@ -446,3 +446,53 @@ def test_compound_beacon_declared_in_meta(
                 beacons = (StandardBeacon(length=4),)
 
             pk = UnicodeAttribute(hash_key=True)
+
+
+def test_partitioned_beacons_query_every_partition(
+    ddb_backend: str, ddb_endpoint: str, table_name: str
+) -> None:
+    if ddb_backend != "ddblocal":
+        pytest.skip("beacon GSIs are proven on DynamoDB Local")
+
+    class ByZip(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "zip-index"
+            projection = AllProjection()
+
+        zip_code = UnicodeAttribute(hash_key=True)
+
+    class Spread(EncryptedModel):
+        class Meta:
+            table_name = ""
+            keyring = KEYRING
+            billing_mode = "PAY_PER_REQUEST"
+            beacon_version = BeaconVersion(
+                standard_beacons=(StandardBeacon("zip_code", length=8),),
+                key_source=SingleBeaconKeySource(key_store=KEY_STORE, beacon_key_id="patients"),
+                maximum_number_of_partitions=3,
+            )
+
+        patient_id = UnicodeAttribute(hash_key=True)
+        zip_code = EncryptedAttribute(UnicodeAttribute())
+        zip_index = ByZip()
+
+    Spread.Meta.table_name = table_name
+    Spread.Meta.host = ddb_endpoint  # type: ignore[attr-defined]
+    Spread.create_table(wait=True)
+    try:
+        for n in range(30):
+            Spread(f"s{n}", zip_code="02134" if n % 2 else "10001").save()
+        # Items are spread over 3 partitions (random), each with its own beacon value.
+        stored = {
+            i["aws_dbe_b_zip_code"]["S"]
+            for i in boto3.client("dynamodb", endpoint_url=ddb_endpoint).scan(TableName=table_name)[
+                "Items"
+            ]
+        }
+        assert len(stored) > 2
+        found = {s.patient_id for s in Spread.zip_index.query("02134")}
+        assert found == {f"s{n}" for n in range(30) if n % 2}
+        with pytest.raises(ConfigurationError, match="once per partition"):
+            list(Spread.zip_index.query("02134", limit=5))
+    finally:
+        Spread.delete_table()

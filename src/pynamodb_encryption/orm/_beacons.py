@@ -16,7 +16,15 @@ from typing import Any
 
 from pynamodb.constants import CREATE_TABLE, QUERY, SCAN
 
-from ..structured import BeaconItemEncryptor, beacon_table_schema, prepare_query
+from ..errors import ConfigurationError
+from ..structured import (
+    BeaconItemEncryptor,
+    BeaconQuery,
+    beacon_table_schema,
+    number_of_queries,
+    prepare_query,
+)
+from ..structured._beacon_query import PARTITION_VALUE
 
 __all__ = ["install_beacon_hook", "take_decrypted"]
 
@@ -39,6 +47,46 @@ def take_decrypted(raw: dict[str, Any]) -> dict[str, Any] | None:
     return hit[1]
 
 
+def _all_partitions(
+    beacons: BeaconItemEncryptor,
+    send: Callable[[str, dict[str, Any]], Any],
+    request: dict[str, Any],
+) -> tuple[BeaconQuery, dict[str, Any]]:
+    """A Query on partitioned beacons: one query per partition (DB-ESDK leaves the loop to the
+    caller; a model has no way to pass the partition), all pages read, merged into one page."""
+    for name in ("Limit", "ExclusiveStartKey"):
+        if name in request:
+            raise ConfigurationError(
+                f"a query on partitioned beacons runs once per partition and reads every page: "
+                f"{name} (limit=, page_size=, last_evaluated_key=) is not supported"
+            )
+    values = dict(request.get("ExpressionAttributeValues") or {})
+    if PARTITION_VALUE in values:
+        query = prepare_query(beacons, request)
+        return query, send(QUERY, dict(query.request))
+    first: BeaconQuery | None = None
+    merged: dict[str, Any] = {"Items": [], "Count": 0, "ScannedCount": 0}
+    for partition in range(number_of_queries(beacons, request)):
+        query = prepare_query(
+            beacons,
+            {
+                **request,
+                "ExpressionAttributeValues": {**values, PARTITION_VALUE: {"N": str(partition)}},
+            },
+        )
+        first = first or query
+        start = None
+        while True:
+            page = send(QUERY, {**query.request, **({"ExclusiveStartKey": start} if start else {})})
+            merged["Items"].extend(page.get("Items") or [])
+            merged["ScannedCount"] += int(page.get("ScannedCount", 0))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+    assert first is not None
+    return first, merged
+
+
 def install_beacon_hook(
     connection: Any,
     beacons: Callable[[], BeaconItemEncryptor],
@@ -58,8 +106,12 @@ def install_beacon_hook(
         counting = request.get("Select") == "COUNT"
         if counting:
             del request["Select"]  # false positives are dropped here, so items are read
-        query = prepare_query(beacons(), request, scan=operation_name == SCAN)
-        data = original(operation_name, query.request)
+        table = beacons()
+        if operation_name == QUERY and table.search_info.max_partitions > 1:
+            query, data = _all_partitions(table, original, request)
+        else:
+            query = prepare_query(table, request, scan=operation_name == SCAN)
+            data = original(operation_name, query.request)
         items = data.get("Items") if isinstance(data, dict) else None
         if isinstance(items, list):
             cache = _decrypted()
