@@ -32,6 +32,7 @@ from pynamodb_encryption.dbesdk import (
     EncryptedPart,
     HierarchicalKeyring,
     LegacyPolicy,
+    MultiBeaconKeySource,
     RawAesKeyring,
     SearchConfig,
     SignedPart,
@@ -496,3 +497,34 @@ def test_partitioned_beacons_query_every_partition(
             list(Spread.zip_index.query("02134", limit=5))
     finally:
         Spread.delete_table()
+
+
+def test_multi_tenant_beacon_key_source(
+    ddb_backend: str, ddb_endpoint: str, table_name: str
+) -> None:
+    if ddb_backend != "ddblocal":
+        pytest.skip("beacon GSIs are proven on DynamoDB Local")
+
+    class Tenanted(EncryptedModel):
+        class Meta:
+            table_name = ""
+            keyring = KEYRING
+            billing_mode = "PAY_PER_REQUEST"
+            beacon_key_source = MultiBeaconKeySource(key_store=KEY_STORE, key_field_name="tenant")
+
+        patient_id = UnicodeAttribute(hash_key=True)
+        tenant = SignedAttribute(UnicodeAttribute())
+        ssn = EncryptedAttribute(UnicodeAttribute(), beacon=StandardBeacon(length=16))
+
+    Tenanted.Meta.table_name = table_name
+    Tenanted.Meta.host = ddb_endpoint  # type: ignore[attr-defined]
+    Tenanted.create_table(wait=True)
+    try:
+        Tenanted("a", tenant="patients", ssn="078-05-1120").save()
+        Tenanted("b", tenant="patients", ssn="219-09-9999").save()
+        mine = (Tenanted.tenant == "patients") & (Tenanted.ssn == "078-05-1120")
+        assert [t.patient_id for t in Tenanted.scan(mine)] == ["a"]
+        with pytest.raises(ConfigurationError, match="beacon key id"):
+            list(Tenanted.scan(Tenanted.ssn == "078-05-1120"))  # which tenant's key?
+    finally:
+        Tenanted.delete_table()
