@@ -10,6 +10,7 @@ distinct values and N bits, and the time per query.
     python benchmarks/bench_beacons.py                   # starts DynamoDB Local (npm jar + java)
     python benchmarks/bench_beacons.py --items 2000 --queries 20
     python benchmarks/bench_beacons.py --endpoint-url http://localhost:8000
+    python benchmarks/bench_beacons.py --model           # also through a PynamoDB model
 
 Lengths: ``--ssn-bits`` / ``--zip-bits`` (default 16 and 10). ``beacon_length_bounds`` gives
 the privacy range; ``--zip-bits 7`` is the top of it for 500 ZIP codes.
@@ -205,6 +206,116 @@ def run_queries(
     }
 
 
+def model_class(table: str, host: str, ssn_bits: int, zip_bits: int, store: Any) -> Any:
+    """The same table as a PynamoDB model: two beacon fields, a GSI on each."""
+    from pynamodb.attributes import UnicodeAttribute
+    from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+    from pynamodb_encryption.dbesdk import HierarchicalKeyring
+    from pynamodb_encryption.orm import EncryptedAttribute, EncryptedModel, SignedAttribute
+
+    class SsnIndex(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "ssn-index"
+            projection = AllProjection()
+
+        ssn = UnicodeAttribute(hash_key=True)
+
+    class ZipIndex(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = "zip-index"
+            projection = AllProjection()
+
+        zip_code = UnicodeAttribute(hash_key=True)
+
+    class Patient(EncryptedModel):
+        class Meta:
+            table_name = table
+            keyring = HierarchicalKeyring(key_store=store, branch_key_id="bench")
+            billing_mode = "PAY_PER_REQUEST"
+
+        patient_id = UnicodeAttribute(hash_key=True)
+        ssn = EncryptedAttribute(UnicodeAttribute(), beacon=StandardBeacon(length=ssn_bits))
+        zip_code = EncryptedAttribute(UnicodeAttribute(), beacon=StandardBeacon(length=zip_bits))
+        name = EncryptedAttribute(UnicodeAttribute())
+        visits = SignedAttribute(UnicodeAttribute())
+        ssn_index = SsnIndex()
+        zip_index = ZipIndex()
+
+    Patient.Meta.host = host  # type: ignore[attr-defined]
+    return Patient
+
+
+def run_model(url: str, args: argparse.Namespace, items: list[dict[str, Any]]) -> list[str]:
+    """Models: write the items with batch_write(), query both beacon GSIs, count reads."""
+    rng = random.Random(7)
+    store = StaticKeyStore(
+        branch_key_id="bench",
+        branch_key_version=str(uuid.UUID(int=rng.getrandbits(128))),
+        branch_key=rng.randbytes(32),
+        beacon_key=rng.randbytes(32),
+    )
+    patient = model_class(
+        f"bench_beacon_model_{uuid.uuid4().hex[:8]}", url, args.ssn_bits, args.zip_bits, store
+    )
+    patient.create_table(wait=True)
+    t0 = time.perf_counter()
+    with patient.batch_write() as batch:
+        for i in items:
+            batch.save(
+                patient(
+                    i["patient_id"]["S"],
+                    ssn=i["ssn"]["S"],
+                    zip_code=i["zip"]["S"],
+                    name=i["name"]["S"],
+                    visits=i["visits"]["N"],
+                )
+            )
+    write_s = time.perf_counter() - t0
+    read = [0]
+
+    def count(parsed: Any = None, **_: Any) -> None:
+        if isinstance(parsed, dict):
+            read[0] += int(parsed.get("ScannedCount", 0))
+
+    events = patient._get_connection().connection.client.meta.events
+    events.register("after-call.dynamodb.Query", count)
+    rows = []
+    try:
+        sample = random.Random(3).sample(items, min(args.queries, len(items)))
+        for field, index, bits, distinct in (
+            ("ssn", patient.ssn_index, args.ssn_bits, len(items)),
+            ("zip", patient.zip_index, args.zip_bits, args.zips),
+        ):
+            ratios: list[float] = []
+            times: list[float] = []
+            read_total = matched_total = 0
+            for value in sorted({i[field]["S"] for i in sample}):
+                expected = sorted(i["patient_id"]["S"] for i in items if i[field]["S"] == value)
+                read[0] = 0
+                t1 = time.perf_counter()
+                got = sorted(p.patient_id for p in index.query(value))
+                times.append(time.perf_counter() - t1)
+                if got != expected:
+                    raise AssertionError(f"model query on {field} returned other items")
+                ratios.append(read[0] / len(expected))
+                read_total += read[0]
+                matched_total += len(expected)
+            low, high = beacon_length_bounds(distinct)
+            rows.append(
+                f"| model {field} | {distinct} | {bits} ({low}..{high}) | {len(ratios)} | "
+                f"{matched_total} | {read_total} | {read_total / matched_total:.2f}x (median "
+                f"{statistics.median(ratios):.2f}x, max {max(ratios):.2f}x) | "
+                f"{1 + (distinct - 1) / 2**bits:.2f}x | {statistics.median(times) * 1000:.1f} |"
+            )
+    finally:
+        events.unregister("after-call.dynamodb.Query", count)
+        with contextlib.suppress(Exception):
+            patient.delete_table()
+    print(f"model batch_write(): {write_s * 1e6 / len(items):.0f} µs/item (encrypt + write)")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
@@ -213,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zip-bits", type=int, default=10)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--endpoint-url")
+    parser.add_argument(
+        "--model", action="store_true", help="also run the queries through a PynamoDB model"
+    )
     args = parser.parse_args(argv)
 
     import boto3
@@ -243,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         with contextlib.suppress(Exception):
             client.delete_table(TableName=table)
+        if args.model:
+            rows += run_model(url, args, items)
     per = 1e6 / args.items
     print(
         f"{args.items} items: encrypt with beacons {encrypt_s * per:.0f} µs/item, of which "

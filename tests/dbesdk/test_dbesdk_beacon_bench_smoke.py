@@ -21,8 +21,11 @@ def test_small_run(ddb_endpoint: str, ddb_backend: str, capsys: Any) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     argv = ["--items", "300", "--zips", "30", "--queries", "5", "--endpoint-url", ddb_endpoint]
+    argv.append("--model")
     assert module.main(argv) == 0
     out = capsys.readouterr().out
     assert "| ssn | 300 |" in out
     assert "| zip | 30 |" in out
+    assert "| model ssn | 300 |" in out
+    assert "| model zip | 30 |" in out
     assert "Every query returned exactly the matching items." in out

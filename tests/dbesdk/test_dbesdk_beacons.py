@@ -326,7 +326,7 @@ def test_configuration_errors_say_what_to_change(kw: dict[str, object], message:
     [
         lambda: StandardBeacon("x", 0),
         lambda: StandardBeacon("x", 64),
-        lambda: StandardBeacon("", 8),
+        lambda: StandardBeacon(None, 8),  # type: ignore[arg-type]  # "" names a field beacon
         lambda: CompoundBeacon("c", "..", encrypted=(NAME,)),
         lambda: CompoundBeacon("c", "."),
         lambda: Constructor(()),

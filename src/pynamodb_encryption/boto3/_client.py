@@ -222,6 +222,10 @@ class EncryptedClient:
         """``UpdateItem`` of DO_NOTHING attributes only (anything else is refused)."""
         return self._ops.update_item(self._client.update_item, kwargs)
 
+    def create_table(self, **kwargs: Any) -> Any:
+        """``CreateTable``; with beacons, key schemas naming a beacon use its stored name."""
+        return self._ops.create_table(self._client.create_table, kwargs)
+
     def query(self, **kwargs: Any) -> Any:
         """``Query``, every item verified and decrypted."""
         return self._ops.query(self._client.query, kwargs)

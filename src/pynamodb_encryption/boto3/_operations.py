@@ -40,7 +40,12 @@ from ..errors import (
     PynamoDBEncryptionError,
     UnsupportedOperationError,
 )
-from ..structured import DynamoDbTablesEncryptionConfig
+from ..structured import (
+    BeaconItemEncryptor,
+    DynamoDbTablesEncryptionConfig,
+    beacon_table_schema,
+)
+from ._beacons import beacon_request, beacons_of
 from ._expressions import condition_to_text, expression_names
 from ._table_info import TableInfoCache
 
@@ -711,12 +716,63 @@ class Operations:
         return page
 
     def query(self, send: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        if self._beacon_read(kwargs) is not None:
+            return self._beacon_read_page(send, kwargs, scan=False)
         request, encryptor, table = self.prepare_read(kwargs, "query")
         return self.decrypt_page(send(**request), encryptor, table)
 
     def scan(self, send: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        if self._beacon_read(kwargs) is not None:
+            return self._beacon_read_page(send, kwargs, scan=True)
         request, encryptor, table = self.prepare_read(kwargs, "scan")
         return self.decrypt_page(send(**request), encryptor, table)
+
+    def create_table(self, send: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        """CreateTable; keys and index keys that name a beacon become ``aws_dbe_b_<name>``."""
+        table = kwargs.get("TableName")
+        encryptor = self.engine._dbe_encryptors.get(table) if isinstance(table, str) else None
+        beacons = beacons_of(encryptor)
+        return send(**(beacon_table_schema(beacons, kwargs) if beacons is not None else kwargs))
+
+    def _beacon_read(self, kwargs: Mapping[str, Any]) -> BeaconItemEncryptor | None:
+        request = dict(kwargs)
+        options = CallOptions.pop(request)
+        table = request.get("TableName")
+        if not isinstance(table, str) or self.engine.encryption_config is None:
+            return None
+        return beacons_of(self.engine.encryptor(table, options))
+
+    def _beacon_read_page(
+        self, send: Callable[..., Any], kwargs: dict[str, Any], *, scan: bool
+    ) -> Any:
+        """A query/scan on a table with beacons: rewritten for them, re-filtered after."""
+        request = dict(kwargs)
+        options = CallOptions.pop(request)
+        table = _table_name(request)
+        check_projection(request, self.engine.base_actions(options, table), table=table)
+        encryptor = self.engine.encryptor(table, options)
+        beacons = beacons_of(encryptor)
+        assert beacons is not None
+        counting = request.get("Select") == "COUNT"
+        if counting:
+            # False positives must be dropped, so the items are read and counted here.
+            del request["Select"]
+        out, query = beacon_request(
+            beacons, request, scan=scan, resource_style=self.shape.resource_style
+        )
+        page = send(**out)
+        if isinstance(page, dict) and isinstance(page.get("Items"), list):
+            kept = []
+            for item in page["Items"]:
+                plain = _telemetry.decrypt(encryptor, self.shape.to_ddb(item, table=table))
+                if query.matches(plain):
+                    kept.append(self.shape.from_ddb(plain))
+            page["Count"] = len(kept)
+            if counting:
+                del page["Items"]
+            else:
+                page["Items"] = kept
+        return page
 
     # -- batches ------------------------------------------------------------------------
 

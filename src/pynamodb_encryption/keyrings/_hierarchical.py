@@ -136,6 +136,16 @@ class HierarchicalKeyring:
             OrderedDict()
         )
 
+    @property
+    def key_store(self) -> BranchKeyStore:
+        """The branch key store (also the source of beacon keys)."""
+        return self._key_store
+
+    @property
+    def branch_key_id(self) -> str | None:
+        """The fixed branch key id (None with a branch key id supplier)."""
+        return self._branch_key_id
+
     def __repr__(self) -> str:
         chooser = (
             f"branch_key_id={self._branch_key_id!r}"

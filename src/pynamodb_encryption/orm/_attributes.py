@@ -24,6 +24,7 @@ from pynamodb.attributes import (
 
 from ..core import CryptoAction
 from ..errors import ConfigurationError
+from ..structured import StandardBeacon
 
 __all__ = ["EncryptedAttribute", "ProtectedAttribute", "SignedAttribute"]
 
@@ -172,7 +173,9 @@ class EncryptedAttribute(ProtectedAttribute[_T]):
             ssn = EncryptedAttribute(UnicodeAttribute())
 
     The stored value is binary ciphertext, so conditions and filters on this field are
-    rejected. Key attributes, index keys, the TTL, version and discriminator attributes cannot
+    rejected, unless the field has a beacon (``beacon=StandardBeacon(length=16)``, DB-ESDK
+    models only): equality is then answered by the beacon and re-checked on the decrypted
+    items. Key attributes, index keys, the TTL, version and discriminator attributes cannot
     be encrypted.
     """
 
@@ -181,13 +184,24 @@ class EncryptedAttribute(ProtectedAttribute[_T]):
     # Overloads repeated per class: mypy binds a self-type overload only on the class that
     # declares it.
     @overload
-    def __init__(self: EncryptedAttribute[_MapT], inner: _MapT) -> None: ...
+    def __init__(
+        self: EncryptedAttribute[_MapT], inner: _MapT, *, beacon: StandardBeacon | None = None
+    ) -> None: ...
 
     @overload
-    def __init__(self, inner: Attribute[_T]) -> None: ...
+    def __init__(self, inner: Attribute[_T], *, beacon: StandardBeacon | None = None) -> None: ...
 
-    def __init__(self, inner: Attribute[Any]) -> None:
+    def __init__(self, inner: Attribute[Any], *, beacon: StandardBeacon | None = None) -> None:
         super().__init__(inner)
+        if beacon is not None and not isinstance(beacon, StandardBeacon):
+            raise ConfigurationError(
+                "beacon must be a StandardBeacon, e.g. beacon=StandardBeacon(length=16) "
+                "(compound beacons and virtual fields go in Meta.beacon_version)"
+            )
+        #: DB-ESDK searchable encryption: a standard beacon over this field (named after the
+        #: field's DynamoDB name unless the beacon has its own name), stored beside the
+        #: ciphertext as ``aws_dbe_b_<name>`` and usable in conditions and as an index key.
+        self.beacon = beacon
 
 
 class SignedAttribute(ProtectedAttribute[_T]):

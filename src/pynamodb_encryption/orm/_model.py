@@ -36,7 +36,9 @@ from ..errors import (
     SignatureVerificationError,
     UnsupportedOperationError,
 )
+from ..structured import BeaconItemEncryptor
 from ._attributes import ProtectedAttribute, null_check_scope
+from ._beacons import install_beacon_hook, take_decrypted
 from ._expressions import (
     LocalUpdateError,
     apply_actions,
@@ -196,8 +198,20 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         return keyring_for(cls, cls._pde_plan)
 
     @classmethod
+    def _pde_beacons(cls) -> BeaconItemEncryptor:
+        """The beacon side of this class's encryptor (a class with beacons only)."""
+        beacons = encryptor_for(cls, cls._pde_plan).beacons
+        if beacons is None:  # pragma: no cover - a plan with beacons builds one
+            raise ConfigurationError(f"{cls.__name__} declares no beacons")
+        return beacons
+
+    @classmethod
     def _pde_decrypt(cls, raw: dict[str, Any]) -> dict[str, Any]:
         """Verify and decrypt a stored item (DynamoDB JSON) with this class's plan."""
+        if cls._pde_plan.beacon_names:
+            done = take_decrypted(raw)
+            if done is not None:
+                return done
         encryptor = cls._pde_encryptor()
         if not encryptor.is_encrypted(raw):
             try:
@@ -241,8 +255,9 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
         if condition is None:
             return
         action = cls._pde_plan.action
+        beacon_names = cls._pde_plan.beacon_names
         for name in sorted(condition_names(condition)):
-            if action(name) is _ENCRYPT:
+            if action(name) is _ENCRYPT and name not in beacon_names:
                 raise UnsupportedOperationError(
                     f"the {what} names an encrypted attribute, so DynamoDB would compare "
                     "ciphertext: filter after loading, or declare the field SignedAttribute",
@@ -275,7 +290,10 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
     @classmethod
     def _get_connection(cls) -> Any:
         require_meta(cls)  # a MissingMetaError (still an AttributeError, as in PynamoDB)
-        return super()._get_connection()
+        connection = super()._get_connection()
+        if cls._pde_plan.beacon_names:
+            install_beacon_hook(connection.connection, cls._pde_beacons, cls._pde_decrypt)
+        return connection
 
     # -----------------------------------------------------------------------------------------
     # Markers inside PynamoDB's container machinery, which recurses by isinstance() on

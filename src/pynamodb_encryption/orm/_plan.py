@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import Attribute, ListAttribute, MapAttribute, TTLAttribute
@@ -27,7 +27,21 @@ from ..core import (
     PlaintextOverride,
 )
 from ..errors import ConfigurationError, MissingMetaError
-from ..structured import DEFAULT_SUITE, DbeAlgorithmSuite, DbEsdkItemEncryptor, Keyring
+from ..keyrings import HierarchicalKeyring, SingleBeaconKeySource
+from ..structured import (
+    DEFAULT_SUITE,
+    BeaconItemEncryptor,
+    BeaconKeySource,
+    BeaconVersion,
+    CompoundBeacon,
+    DbeAlgorithmSuite,
+    DbEsdkItemEncryptor,
+    EncryptedPart,
+    Keyring,
+    SignedPart,
+    StandardBeacon,
+    VirtualField,
+)
 from ..structured._encryptor import RESERVED_PREFIX as DBE_RESERVED_PREFIX
 from ..structured._migrating import MigratingItemEncryptor
 from ._attributes import ProtectedAttribute
@@ -89,6 +103,13 @@ class ClassPlan:
     dbe_actions: Mapping[str, CryptoAction]
     #: DB-ESDK: the DO_NOTHING names, outside the signature scope.
     dbe_unsigned: frozenset[str]
+    #: DB-ESDK searchable encryption: the standard beacons declared on fields (named).
+    beacons: tuple[StandardBeacon, ...] = ()
+    #: Every beacon name (field beacons and ``Meta.beacon_version``): usable in conditions
+    #: and as index keys.
+    beacon_names: frozenset[str] = frozenset()
+    #: The whole beacon version, with a placeholder key source (resolved on first use).
+    beacon_template: BeaconVersion | None = None
 
     def action(self, name: str) -> CryptoAction:
         """The action for a top-level DynamoDB attribute name (modelled or not)."""
@@ -179,10 +200,15 @@ def build_plan(cls: type[Model]) -> ClassPlan:
         if python_name == cls._version_attribute_name:
             version_name = attribute.attr_name
             forced[attribute.attr_name] = "the version attribute"
+    field_beacons, beacon_names, beacon_template = _beacon_declarations(
+        cls, owner, attributes, keyring is not None, provider is not None
+    )
     for index in getattr(cls, "_indexes", {}).values():
         index_name = index.Meta.index_name
         for index_attribute in index.Meta.attributes.values():
             name = index_attribute.attr_name
+            if name in beacon_names:
+                continue  # the index key is the stored beacon, aws_dbe_b_<name>
             if (index_attribute.is_hash_key or index_attribute.is_range_key) and (
                 name not in forced
             ):
@@ -270,6 +296,9 @@ def build_plan(cls: type[Model]) -> ClassPlan:
         for name in keys:
             if dbe_actions[name] is not CryptoAction.DO_NOTHING:
                 dbe_actions[name] = CryptoAction.SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT
+    if beacon_template is not None:
+        for name, action in beacon_template.signed_beacon_actions().items():
+            dbe_actions.setdefault(name, action)
     dbe_unsigned = frozenset(n for n, a in dbe_actions.items() if a is CryptoAction.DO_NOTHING)
     return ClassPlan(
         actions=actions,
@@ -287,7 +316,135 @@ def build_plan(cls: type[Model]) -> ClassPlan:
         signed_keys_actions=signed_keys_actions,
         dbe_actions=dbe_actions,
         dbe_unsigned=dbe_unsigned,
+        beacons=field_beacons,
+        beacon_names=beacon_names,
+        beacon_template=beacon_template,
     )
+
+
+class _PlanKeySource:
+    """Stands for the beacon key source while a class is defined (it is resolved with the
+    keyring, on first use): lets the declarations be checked as a `BeaconVersion` early."""
+
+    key_field_name = None
+
+    def beacon_key(self, beacon_key_id: str | None) -> Any:  # pragma: no cover - never called
+        raise ConfigurationError("the beacon key source is resolved on first use")
+
+
+_BEACON_PARTS = (StandardBeacon, CompoundBeacon, VirtualField, EncryptedPart, SignedPart)
+
+
+def _beacon_declarations(
+    cls: type[Model],
+    owner: str,
+    attributes: Mapping[str, Attribute[Any]],
+    has_keyring: bool,
+    has_provider: bool,
+) -> tuple[tuple[StandardBeacon, ...], frozenset[str], BeaconVersion | None]:
+    """Field beacons (named after their field), every beacon name, and the whole version
+    (``Meta.beacon_version`` or ``Meta.beacons``, plus the field beacons) with a placeholder
+    key source."""
+    beacons: list[StandardBeacon] = []
+    for attribute in attributes.values():
+        beacon = getattr(attribute, "beacon", None)
+        if beacon is None:
+            continue
+        name = attribute.attr_name
+        if beacon.name and beacon.name != name and beacon.location is None:
+            beacon = replace(beacon, location=name)
+        beacons.append(replace(beacon, name=beacon.name or name))
+    version = _meta_value(cls, "beacon_version", None)
+    if version is not None and not isinstance(version, BeaconVersion):
+        raise ConfigurationError(
+            f"{owner}.Meta.beacon_version must be a BeaconVersion (compound beacons, virtual "
+            f"fields, partitions), got {type(version).__name__}"
+        )
+    extras = _meta_value(cls, "beacons", ())
+    if isinstance(extras, (str, bytes)) or not isinstance(extras, (tuple, list)):
+        raise ConfigurationError(
+            f"{owner}.Meta.beacons must be a tuple of CompoundBeacon, VirtualField, "
+            "StandardBeacon (named, e.g. over a virtual field), EncryptedPart and SignedPart"
+        )
+    for extra in extras:
+        if not isinstance(extra, _BEACON_PARTS) or (
+            isinstance(extra, StandardBeacon) and not extra.name
+        ):
+            raise ConfigurationError(
+                f"{owner}.Meta.beacons holds a {type(extra).__name__}: it takes CompoundBeacon, "
+                "VirtualField, named StandardBeacon, EncryptedPart and SignedPart (a field's "
+                "own beacon goes on the field: EncryptedAttribute(..., beacon=...))"
+            )
+    if extras and version is not None:
+        raise ConfigurationError(f"{owner}: set Meta.beacons or Meta.beacon_version, not both")
+    source = _meta_value(cls, "beacon_key_source", None)
+    if source is not None and not isinstance(source, BeaconKeySource):
+        raise ConfigurationError(
+            f"{owner}.Meta.beacon_key_source must be a SingleBeaconKeySource or a "
+            f"MultiBeaconKeySource, got {type(source).__name__}"
+        )
+    if not beacons and version is None and not extras:
+        return (), frozenset(), None
+    if not has_keyring:
+        raise ConfigurationError(
+            f"{owner} declares beacons, which exist only in the DB-ESDK format: set Meta.keyring"
+        )
+    if has_provider or _meta_value(cls, "legacy_policy", None) is not None:
+        raise ConfigurationError(
+            f"{owner} declares beacons and reads the legacy format: DB-ESDK refuses beacons "
+            "with a legacy override; remove Meta.materials_provider and Meta.legacy_policy "
+            "once the table is migrated"
+        )
+
+    def of(kind: type[Any]) -> tuple[Any, ...]:
+        return tuple(e for e in extras if isinstance(e, kind))
+
+    if version is None:
+        template = BeaconVersion(
+            standard_beacons=tuple(beacons) + of(StandardBeacon),
+            compound_beacons=of(CompoundBeacon),
+            virtual_fields=of(VirtualField),
+            encrypted_parts=of(EncryptedPart),
+            signed_parts=of(SignedPart),
+            key_source=_PlanKeySource(),
+        )
+    else:
+        template = replace(
+            version, standard_beacons=tuple(version.standard_beacons) + tuple(beacons)
+        )
+    names = [b.name for b in template.standard_beacons]
+    names += [c.name for c in template.compound_beacons]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigurationError(
+            f"{owner}: beacon {duplicates[0]!r} is declared twice (on a field and in "
+            "Meta.beacons or Meta.beacon_version): keep one"
+        )
+    return tuple(beacons), frozenset(names), template
+
+
+def beacon_version_for(cls: type[Model], plan: ClassPlan, keyring: Keyring) -> BeaconVersion:
+    """The class's `BeaconVersion`: the field beacons with ``Meta.beacons`` or
+    ``Meta.beacon_version``; its key source is ``Meta.beacon_key_source``, else
+    ``Meta.beacon_version``'s, else the beacon key of the hierarchical keyring's key store."""
+    meta = require_meta(cls)
+    template = plan.beacon_template
+    assert template is not None
+    version: BeaconVersion | None = getattr(meta, "beacon_version", None)
+    source: BeaconKeySource | None = getattr(meta, "beacon_key_source", None)
+    if source is None and version is not None:
+        source = version.key_source
+    if source is None:
+        if not isinstance(keyring, HierarchicalKeyring) or keyring.branch_key_id is None:
+            raise ConfigurationError(
+                f"{cls.__name__} declares beacons: set Meta.beacon_key_source "
+                "(SingleBeaconKeySource or MultiBeaconKeySource), or use a HierarchicalKeyring "
+                "with a branch_key_id, whose key store then gives the beacon key"
+            )
+        source = SingleBeaconKeySource(
+            key_store=keyring.key_store, beacon_key_id=keyring.branch_key_id
+        )
+    return replace(template, key_source=source)
 
 
 def _check_dbe_meta(
@@ -509,8 +666,12 @@ def _encryptors(cls: type[Model], plan: ClassPlan) -> _EncryptorCache:
                 ),
                 algorithm_suite=getattr(meta, "algorithm_suite", None) or DEFAULT_SUITE,
             )
+        writer: DbEsdkItemEncryptor | BeaconItemEncryptor | None = dbe
+        if dbe is not None and plan.beacon_names:
+            assert keyring is not None
+            writer = BeaconItemEncryptor(dbe, beacon_version_for(cls, plan, keyring))
         encryptor = MigratingItemEncryptor(
-            dbesdk=dbe,
+            dbesdk=writer,
             legacy=build(plan.actions) if provider is not None else None,
             legacy_policy=legacy_policy,
             plaintext_override=plaintext,

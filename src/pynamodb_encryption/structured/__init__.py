@@ -16,7 +16,12 @@ from ._beacons import (
     StandardBeacon,
     beacon_length_bounds,
 )
-from ._config import DynamoDbTableEncryptionConfig, DynamoDbTablesEncryptionConfig, LegacyOverride
+from ._config import (
+    DynamoDbTableEncryptionConfig,
+    DynamoDbTablesEncryptionConfig,
+    LegacyOverride,
+    SearchConfig,
+)
 from ._encryptor import DbeItemHeader, DbEsdkItemEncryptor
 from ._header import DbeHeader
 from ._materials import (
@@ -75,6 +80,7 @@ __all__ = [
     "Lower",
     "PartitionSelector",
     "Prefix",
+    "SearchConfig",
     "Segment",
     "Segments",
     "SignedPart",

@@ -173,6 +173,15 @@ class BeaconItemEncryptor(PythonValuesMixin):
     def read_header(self, item: Mapping[str, Any]) -> DbeItemHeader:
         return self._encryptor.read_header(item)
 
+    def action(self, name: str) -> CryptoAction:
+        return self._encryptor.action(name)
+
+    def signature_attribute(self, item: Mapping[str, Any]) -> str | None:
+        return self._encryptor.signature_attribute(item)
+
+    def write_is_unique(self, stored: Mapping[str, Any]) -> bool:
+        return self._encryptor.write_is_unique(stored)
+
     def __repr__(self) -> str:
         return (
             f"BeaconItemEncryptor({self._encryptor!r}, beacons={list(self._info.beacon_names())})"

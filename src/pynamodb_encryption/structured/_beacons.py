@@ -126,8 +126,8 @@ class StandardBeacon:
             maximum (must be less than it).
     """
 
-    name: str
-    length: int
+    name: str = ""
+    length: int = 0
     location: str | None = None
     as_set: bool = False
     share: str | None = None
@@ -135,7 +135,10 @@ class StandardBeacon:
     number_of_partitions: int | None = None
 
     def __post_init__(self) -> None:
-        _name(self.name, "StandardBeacon(name=...)")
+        # An unnamed beacon is a model field's declaration (``EncryptedAttribute(...,
+        # beacon=StandardBeacon(length=16))``): the model names it after the field.
+        if self.name != "":
+            _name(self.name, "StandardBeacon(name=...)")
         if (
             not isinstance(self.length, int)
             or isinstance(self.length, bool)
@@ -299,6 +302,11 @@ class BeaconVersion:
             raise ConfigurationError("BeaconVersion(version=...) must be 1")
         if not self.standard_beacons:
             raise ConfigurationError("at least one standard beacon must be configured")
+        for b in self.standard_beacons:
+            if isinstance(b, StandardBeacon) and not b.name:
+                raise ConfigurationError(
+                    "a standard beacon in a BeaconVersion needs a name: StandardBeacon(name=...)"
+                )
         if not isinstance(self.key_source, BeaconKeySource):
             raise ConfigurationError(
                 "key_source must be a beacon key source (SingleBeaconKeySource or "

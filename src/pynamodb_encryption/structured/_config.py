@@ -7,7 +7,7 @@ through the item-encryptor protocol.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -16,12 +16,48 @@ from ..core._encryptor import ItemEncryptor
 from ..core._materials import MaterialsProvider
 from ..core._protocol import LegacyPolicy, PlaintextOverride
 from ..errors import ConfigurationError
+from ._beacon_encryptor import BeaconItemEncryptor
+from ._beacons import BeaconVersion
 from ._encryptor import DbEsdkItemEncryptor
 from ._materials import Keyring
 from ._migrating import MigratingItemEncryptor
 from ._suites import DEFAULT_SUITE, DbeAlgorithmSuite
 
-__all__ = ["DynamoDbTableEncryptionConfig", "DynamoDbTablesEncryptionConfig", "LegacyOverride"]
+__all__ = [
+    "DynamoDbTableEncryptionConfig",
+    "DynamoDbTablesEncryptionConfig",
+    "LegacyOverride",
+    "SearchConfig",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchConfig:
+    """A table's searchable-encryption configuration (AWS's ``SearchConfig``).
+
+    Args:
+        versions: the beacon versions; exactly one (as DB-ESDK today).
+        write_version: the version items are written with (its ``version``, i.e. 1).
+    """
+
+    versions: Sequence[BeaconVersion]
+    write_version: int = 1
+
+    def __post_init__(self) -> None:
+        versions = tuple(self.versions)
+        if len(versions) != 1 or not isinstance(versions[0], BeaconVersion):
+            raise ConfigurationError("SearchConfig.versions must hold exactly one BeaconVersion")
+        if self.write_version != versions[0].version:
+            raise ConfigurationError(
+                f"SearchConfig.write_version must be the version of the BeaconVersion "
+                f"({versions[0].version})"
+            )
+        object.__setattr__(self, "versions", versions)
+
+    @property
+    def beacon_version(self) -> BeaconVersion:
+        """The version items are written and searched with."""
+        return self.versions[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,6 +125,8 @@ class DynamoDbTableEncryptionConfig:
         algorithm_suite_id: a `DbeAlgorithmSuite` (default: the ECDSA-signing suite).
         legacy_override: reading (and, in stage 1, writing) the legacy format.
         plaintext_override: a `PlaintextOverride` (default: refuse plaintext items).
+        search: a `SearchConfig`: beacons written with every item, and queries and scans
+            on them (not with ``legacy_override``, as DB-ESDK).
     """
 
     logical_table_name: str
@@ -101,8 +139,17 @@ class DynamoDbTableEncryptionConfig:
     algorithm_suite_id: DbeAlgorithmSuite | None = None
     legacy_override: LegacyOverride | None = None
     plaintext_override: PlaintextOverride | None = None
+    search: SearchConfig | None = None
 
     def __post_init__(self) -> None:
+        if self.search is not None:
+            if not isinstance(self.search, SearchConfig):
+                raise ConfigurationError("search must be a SearchConfig")
+            if self.legacy_override is not None:
+                raise ConfigurationError(
+                    "search cannot be combined with legacy_override: DB-ESDK refuses beacons "
+                    "on a table that still reads the legacy format"
+                )
         if self.legacy_override is not None and not isinstance(
             self.legacy_override, LegacyOverride
         ):
@@ -131,7 +178,14 @@ class DynamoDbTableEncryptionConfig:
             table_name=self.logical_table_name,
             partition_key_name=self.partition_key_name,
             sort_key_name=self.sort_key_name,
-            attribute_actions=self.attribute_actions_on_encrypt,
+            attribute_actions=(
+                {
+                    **self.search.beacon_version.signed_beacon_actions(),
+                    **self.attribute_actions_on_encrypt,
+                }
+                if self.search is not None
+                else self.attribute_actions_on_encrypt
+            ),
             keyring=self.keyring,
             allowed_unsigned_attributes=self.allowed_unsigned_attributes or (),
             allowed_unsigned_attribute_prefix=self.allowed_unsigned_attribute_prefix,
@@ -146,8 +200,11 @@ class DynamoDbTableEncryptionConfig:
                 self.partition_key_name,
                 self.sort_key_name,
             )
+        writer: DbEsdkItemEncryptor | BeaconItemEncryptor = dbe
+        if self.search is not None:
+            writer = BeaconItemEncryptor(dbe, self.search.beacon_version)
         return MigratingItemEncryptor(
-            dbesdk=dbe,
+            dbesdk=writer,
             legacy=legacy,
             legacy_policy=policy,
             plaintext_override=(

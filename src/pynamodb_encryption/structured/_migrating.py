@@ -19,6 +19,8 @@ from ..core._encryptor import RESERVED_ATTRIBUTES as LEGACY_RESERVED
 from ..core._encryptor import SIGNATURE_ATTRIBUTE, ItemEncryptor
 from ..core._protocol import LegacyPolicy, PlaintextOverride
 from ..errors import ConfigurationError, DecryptionError, EncryptionError, PlaintextItemError
+from ._beacon_encryptor import BeaconItemEncryptor
+from ._beacons import BEACON_PREFIX, VERSION_TAG
 from ._encryptor import HEADER_ATTRIBUTE, RESERVED_ATTRIBUTES, DbEsdkItemEncryptor
 
 __all__ = ["MigratingItemEncryptor", "item_format"]
@@ -57,7 +59,7 @@ class MigratingItemEncryptor:
     def __init__(
         self,
         *,
-        dbesdk: DbEsdkItemEncryptor | None = None,
+        dbesdk: DbEsdkItemEncryptor | BeaconItemEncryptor | None = None,
         legacy: ItemEncryptor | None = None,
         legacy_policy: LegacyPolicy | None = None,
         plaintext_override: PlaintextOverride = (
@@ -66,8 +68,18 @@ class MigratingItemEncryptor:
     ) -> None:
         if dbesdk is None and legacy is None:
             raise ConfigurationError("a DB-ESDK or a legacy encryptor (or both) is required")
-        if dbesdk is not None and not isinstance(dbesdk, DbEsdkItemEncryptor):
-            raise ConfigurationError("dbesdk must be a DbEsdkItemEncryptor")
+        if dbesdk is not None and not isinstance(
+            dbesdk, (DbEsdkItemEncryptor, BeaconItemEncryptor)
+        ):
+            raise ConfigurationError(
+                "dbesdk must be a DbEsdkItemEncryptor or a BeaconItemEncryptor"
+            )
+        if isinstance(dbesdk, BeaconItemEncryptor) and legacy is not None:
+            # As DB-ESDK: a table with a search configuration cannot have a legacy override.
+            raise ConfigurationError(
+                "beacons cannot be combined with the legacy format: DB-ESDK refuses a search "
+                "configuration with a legacy override; finish the migration first"
+            )
         if legacy is not None and not isinstance(legacy, ItemEncryptor):
             raise ConfigurationError("legacy must be an ItemEncryptor (legacy format)")
         if legacy_policy is not None and not isinstance(legacy_policy, LegacyPolicy):
@@ -90,11 +102,11 @@ class MigratingItemEncryptor:
             legacy_policy = _FORBID_BOTH
         elif legacy_policy is None:
             legacy_policy = _DEFAULT_POLICY
-        self._dbe = dbesdk
+        self._dbe: DbEsdkItemEncryptor | BeaconItemEncryptor | None = dbesdk
         self._legacy = legacy if legacy_policy is not _FORBID_BOTH else None
         self._policy = legacy_policy
         self._plaintext = plaintext_override
-        writer: ItemEncryptor | DbEsdkItemEncryptor | None = (
+        writer: ItemEncryptor | DbEsdkItemEncryptor | BeaconItemEncryptor | None = (
             legacy if legacy_policy is _FORCE else dbesdk
         )
         assert writer is not None
@@ -102,6 +114,11 @@ class MigratingItemEncryptor:
         # Both formats' attributes are reserved whatever the policy: a rewrite must remove the
         # other format's attributes, and no item may hold them as data.
         self._reserved = LEGACY_RESERVED | RESERVED_ATTRIBUTES
+        if isinstance(dbesdk, BeaconItemEncryptor):
+            # Rewritten with the item (an update of a field rewrites its beacon), never data.
+            info = dbesdk.search_info
+            stored = (info.stored_name(n) for n in info.beacon_names())
+            self._reserved |= {n for n in stored if n.startswith(BEACON_PREFIX)} | {VERSION_TAG}
         markers: list[str] = []
         if not plaintext_override.reads_plaintext:
             if self._legacy is not None:
@@ -127,8 +144,15 @@ class MigratingItemEncryptor:
 
     @property
     def dbesdk(self) -> DbEsdkItemEncryptor | None:
-        """The DB-ESDK side, if any."""
+        """The DB-ESDK side, if any (without its beacons: see `beacons`)."""
+        if isinstance(self._dbe, BeaconItemEncryptor):
+            return self._dbe.encryptor
         return self._dbe
+
+    @property
+    def beacons(self) -> BeaconItemEncryptor | None:
+        """The DB-ESDK side with its beacons, if the table has a search configuration."""
+        return self._dbe if isinstance(self._dbe, BeaconItemEncryptor) else None
 
     @property
     def legacy(self) -> ItemEncryptor | None:
