@@ -17,10 +17,16 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from pynamodb_encryption import StaticMaterialsProvider, SymmetricKey
-from pynamodb_encryption.dbesdk import HierarchicalKeyring, StandardBeacon, StaticKeyStore
+from pynamodb_encryption.dbesdk import (
+    HierarchicalKeyring,
+    SingleBeaconKeySource,
+    StandardBeacon,
+    StaticKeyStore,
+)
 from pynamodb_encryption.maintenance import (
     CryptoConfig,
     ReencryptOptions,
+    WriteMode,
     job_for_model,
     reencrypt_table,
 )
@@ -62,7 +68,9 @@ def _legacy_model(table: str, host: str) -> Any:
     return LegacyPatient
 
 
-def _beacon_model(table: str, host: str, *, zip_beacon: bool = True) -> Any:
+def _beacon_model(
+    table: str, host: str, *, zip_beacon: bool = True, beacon_key: bytes | None = None
+) -> Any:
     class SsnIndex(GlobalSecondaryIndex[Any]):
         class Meta:
             index_name = "ssn-index"
@@ -88,6 +96,16 @@ def _beacon_model(table: str, host: str, *, zip_beacon: bool = True) -> Any:
             table_name = table
             keyring = KEYRING
             billing_mode = "PAY_PER_REQUEST"
+            if beacon_key is not None:
+                beacon_key_source = SingleBeaconKeySource(
+                    key_store=StaticKeyStore(
+                        branch_key_id="patients",
+                        branch_key_version=str(uuid.uuid4()),
+                        branch_key=secrets.token_bytes(32),
+                        beacon_key=beacon_key,
+                    ),
+                    beacon_key_id="patients",
+                )
 
         patient_id = UnicodeAttribute(hash_key=True)
         ssn = EncryptedAttribute(UnicodeAttribute(), beacon=StandardBeacon(length=16))
@@ -205,6 +223,27 @@ def test_a_beacon_added_to_the_schema_is_written_to_every_item(
     assert "aws_dbe_b_ssn" in raw
     assert "aws_dbe_b_zip_code" not in raw
     assert _ids(before.ssn_index.query("219-09-9999")) == {"p2"}
+
+
+def test_a_new_beacon_key_rewrites_every_beacon_in_transactions(
+    patients: Any, dynamodb_client: Any
+) -> None:
+    table = patients.Meta.table_name
+    for pid, ssn, zip_code in PEOPLE:
+        patients(pid, ssn=ssn, zip_code=zip_code).save()
+    rotated = _beacon_model(table, patients.Meta.host, beacon_key=secrets.token_bytes(32))
+    assert _ids(rotated.ssn_index.query("078-05-1120")) == set()  # old beacons: not found
+
+    job = job_for_model(rotated, old=CryptoConfig(dbesdk=_config_of(patients)))
+    options = ReencryptOptions(write_mode=WriteMode.TRANSACT, transaction_size=4)
+    first = reencrypt_table(dynamodb_client, job, options)
+    assert first.ok, first.to_dict()
+    assert first.reencrypted == len(PEOPLE)
+    _assert_found(rotated)
+    assert _ids(patients.ssn_index.query("078-05-1120")) == set()  # the old key finds nothing
+    second = reencrypt_table(dynamodb_client, job, options)
+    assert second.ok
+    assert second.already_current == len(PEOPLE)
 
 
 def _config_of(model: Any) -> Any:
