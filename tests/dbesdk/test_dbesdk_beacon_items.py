@@ -353,3 +353,32 @@ def test_python_values_surface_matches_the_wrapped_encryptor() -> None:
     assert beacons.table_name == "patients"
     assert beacons.attribute_actions == beacons.encryptor.attribute_actions
     assert beacons.read_header(beacons.encrypt(ITEM)).provider_ids == ("ns",)
+
+
+def test_beacons_are_current_only_when_exactly_what_a_write_stores() -> None:
+    # The re-encryption job's test: an item is left alone only with these beacons.
+    beacons = _beacons()
+    stored = beacons.encrypt(ITEM)
+    plain = beacons.encryptor.decrypt(stored)
+    assert beacons.beacons_are_current(stored, plain)
+    missing = {k: v for k, v in stored.items() if k != "aws_dbe_b_zip"}
+    assert not beacons.beacons_are_current(missing, plain)
+    untagged = {k: v for k, v in stored.items() if k != "aws_dbe_v_1"}
+    assert not beacons.beacons_are_current(untagged, plain)
+    stale = {**stored, "aws_dbe_b_gone": {"S": "abcd"}}
+    assert not beacons.beacons_are_current(stale, plain)
+    other = {**stored, "aws_dbe_b_ssn": {"S": independent_beacon("ssn", "000-00-0000", 16)}}
+    assert not beacons.beacons_are_current(other, plain)
+    assert not beacons.beacons_are_current(stored, {**plain, "Visit": {"S": "V-19990101"}})
+    # Another partition than the one written is as current as partition 0.
+    version = BeaconVersion(
+        standard_beacons=(StandardBeacon("ssn", 16), StandardBeacon("zip", 10)),
+        key_source=SingleBeaconKeySource(key_store=_store(), beacon_key_id="bk"),
+        maximum_number_of_partitions=3,
+    )
+    partitioned = BeaconItemEncryptor(
+        beacons.encryptor, version, partition_selector=lambda item, n: 2
+    )
+    written = partitioned.encrypt(ITEM)
+    assert partitioned.beacons_are_current(written, partitioned.encryptor.decrypt(written))
+    assert not beacons.beacons_are_current(written, partitioned.encryptor.decrypt(written))

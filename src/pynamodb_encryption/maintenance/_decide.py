@@ -27,10 +27,12 @@ from ..errors import ConfigurationError, PlaintextItemError, PynamoDBEncryptionE
 from ..structured import DbEsdkItemEncryptor
 from ._formats import (
     DbeCurrentCheck,
+    beacon_writer,
     format_encryptor,
     item_format,
     reader_for,
     rewrite_condition,
+    strip_reserved_prefix,
     takes_no_actions,
 )
 from ._job import ReencryptJob, UnsignedItemPolicy
@@ -96,7 +98,7 @@ class Decider:
         self._target: tuple[float, Mapping[str, str]] | None = None
         new_dbe = format_encryptor(new, "dbesdk")
         self._dbe_current = (
-            DbeCurrentCheck(new_dbe, refresh_seconds)
+            DbeCurrentCheck(new_dbe, refresh_seconds, beacon_writer(new))
             if isinstance(new_dbe, DbEsdkItemEncryptor)
             else None
         )
@@ -142,6 +144,8 @@ class Decider:
             # and its signature attribute and unsigned attributes for the condition.
             reader = reader_for(item, old, new, table=self.table)
             plaintext = _telemetry.decrypt(reader, item)
+            if kind == "dbesdk":
+                plaintext = strip_reserved_prefix(plaintext)
             condition = rewrite_condition(item, reader, pk=self.pk, sk=self.sk)
         return Write(item=_telemetry.encrypt(new, plaintext), condition=condition, read=item)
 

@@ -16,8 +16,14 @@ from typing import Any
 from ..core import CryptoAction, ItemEncryptor, ItemEncryptorProtocol
 from ..core._encryptor import RESERVED_ATTRIBUTES as LEGACY_RESERVED
 from ..errors import ConfigurationError, DecryptionError, PynamoDBEncryptionError
-from ..structured import DbEsdkItemEncryptor, DynamoDbTableEncryptionConfig, MigratingItemEncryptor
+from ..structured import (
+    BeaconItemEncryptor,
+    DbEsdkItemEncryptor,
+    DynamoDbTableEncryptionConfig,
+    MigratingItemEncryptor,
+)
 from ..structured._encryptor import RESERVED_ATTRIBUTES as DBE_RESERVED
+from ..structured._encryptor import RESERVED_PREFIX
 from ..structured._migrating import item_format
 
 __all__ = [
@@ -25,8 +31,10 @@ __all__ = [
     "DbeCurrentCheck",
     "dbesdk_side",
     "format_encryptor",
+    "beacon_writer",
     "item_format",
     "reader_for",
+    "strip_reserved_prefix",
     "rewrite_condition",
     "takes_no_actions",
 ]
@@ -61,6 +69,22 @@ def dbesdk_side(
         legacy=legacy,
         plaintext_override=built.plaintext_override,
     )
+
+
+def beacon_writer(encryptor: ItemEncryptorProtocol | None) -> BeaconItemEncryptor | None:
+    """The beacon-aware DB-ESDK writer of a side whose configuration has beacons."""
+    if isinstance(encryptor, MigratingItemEncryptor):
+        return encryptor.beacons
+    return encryptor if isinstance(encryptor, BeaconItemEncryptor) else None
+
+
+def strip_reserved_prefix(plaintext: dict[str, Any]) -> dict[str, Any]:
+    """A decrypted DB-ESDK item without its ``aws_dbe_`` attributes (the unsigned beacons and
+    the version tag, kept by a reader without beacons): never data, and the writer refuses
+    them; a writer with beacons computes them afresh, one without drops them."""
+    if not any(name.startswith(RESERVED_PREFIX) for name in plaintext):
+        return plaintext
+    return {k: v for k, v in plaintext.items() if not k.startswith(RESERVED_PREFIX)}
 
 
 def takes_no_actions(encryptor: ItemEncryptorProtocol | None) -> bool:
@@ -159,12 +183,19 @@ class DbeCurrentCheck:
     """Whether a DB-ESDK item is already what the new DB-ESDK configuration writes: same
     suite, the header's actions equal the configured ones for every attribute, the same kinds
     of encrypted data keys as a fresh write (one probe encryption, reused for a few seconds),
-    and it verifies and decrypts with the new keyring."""
+    it verifies and decrypts with the new keyring, and its unsigned beacons are those the new
+    configuration writes (``beacons``; without beacons: the item holds none)."""
 
-    __slots__ = ("_encryptor", "_lock", "_probe", "_refresh")
+    __slots__ = ("_beacons", "_encryptor", "_lock", "_probe", "_refresh")
 
-    def __init__(self, encryptor: DbEsdkItemEncryptor, refresh_seconds: float) -> None:
+    def __init__(
+        self,
+        encryptor: DbEsdkItemEncryptor,
+        refresh_seconds: float,
+        beacons: BeaconItemEncryptor | None = None,
+    ) -> None:
         self._encryptor = encryptor
+        self._beacons = beacons
         self._refresh = refresh_seconds
         self._lock = threading.Lock()
         self._probe: tuple[float, tuple[str, ...]] | None = None
@@ -188,10 +219,16 @@ class DbeCurrentCheck:
         if tuple(sorted(header.provider_ids)) != self._provider_ids(key):
             return False
         try:
-            encryptor.decrypt(item)
+            plaintext = encryptor.decrypt(item)
         except PynamoDBEncryptionError:
             return False
-        return True
+        beacons = self._beacons
+        if beacons is None:
+            # Beacons of an old configuration: the rewrite removes them.
+            return not any(
+                name.startswith(RESERVED_PREFIX) and name not in DBE_RESERVED for name in item
+            )
+        return beacons.beacons_are_current(item, plaintext)
 
     def _provider_ids(self, key: Mapping[str, Any]) -> tuple[str, ...]:
         now = time.monotonic()

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..core import AttributeActions, MaterialsProvider
 from ..errors import ConfigurationError
-from ..structured import DbEsdkItemEncryptor, DynamoDbTableEncryptionConfig
+from ..structured import DbEsdkItemEncryptor, DynamoDbTableEncryptionConfig, SearchConfig
 from ._current import CurrentCheck, same_material_description
 
 __all__ = [
@@ -341,6 +341,10 @@ def _model_dbesdk_config(model: type[Any]) -> DynamoDbTableEncryptionConfig | No
     if not isinstance(dbe, DbEsdkItemEncryptor):
         return None
     plan = model._pde_plan
+    # A model with beacons: the job writes them too (see the DB-ESDK migration guide).
+    search = (
+        SearchConfig(versions=[model._pde_beacons().beacon_version]) if plan.beacon_names else None
+    )
     return DynamoDbTableEncryptionConfig(
         logical_table_name=dbe.table_name,
         partition_key_name=plan.hash_key_name,
@@ -352,4 +356,5 @@ def _model_dbesdk_config(model: type[Any]) -> DynamoDbTableEncryptionConfig | No
             model.Meta, "allowed_unsigned_attribute_prefix", None
         ),
         algorithm_suite_id=dbe.algorithm_suite,
+        search=search,
     )

@@ -17,7 +17,7 @@ from typing import Any
 from ..core._actions import CryptoAction
 from ..core._python_values import PythonValuesMixin
 from ..errors import ConfigurationError, EncryptionError
-from ._beacons import VERSION_TAG, BeaconVersion, SearchInfo
+from ._beacons import BEACON_PREFIX, VERSION_TAG, BeaconVersion, SearchInfo
 from ._encryptor import RESERVED_PREFIX, DbeItemHeader, DbEsdkItemEncryptor
 
 __all__ = ["BeaconItemEncryptor", "PartitionSelector"]
@@ -154,6 +154,32 @@ class BeaconItemEncryptor(PythonValuesMixin):
         stored.update(self._info.encrypted_beacons(plain, self.hmac_keys(key_id), partition))
         stored[VERSION_TAG] = {"S": " "}
         return stored
+
+    def beacons_are_current(self, stored: Mapping[str, Any], plaintext: Mapping[str, Any]) -> bool:
+        """Whether ``stored`` holds exactly the unsigned beacons and version tag this
+        configuration writes for ``plaintext`` (its decryption, in any beacon partition): a
+        re-encryption job leaves such an item alone."""
+        actions = self._encryptor.attribute_actions
+        present = {
+            name: value
+            for name, value in stored.items()
+            if name not in actions and (name.startswith(BEACON_PREFIX) or name == VERSION_TAG)
+        }
+        signed = self._info.signed_beacons(plaintext)
+        if any(plaintext.get(name) != value for name, value in signed.items()):
+            return False
+        plain = {k: v for k, v in plaintext.items() if not k.startswith(RESERVED_PREFIX)}
+        plain.update(signed)
+        try:
+            keys = self.hmac_keys(self._item_key_id(plain, stored))
+        except (EncryptionError, ConfigurationError):
+            return False
+        for partition in range(self._info.max_partitions):
+            expected = self._info.encrypted_beacons(plain, keys, partition)
+            expected[VERSION_TAG] = {"S": " "}
+            if present == expected:
+                return True
+        return False
 
     def decrypt(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """Verify and decrypt a stored item; beacons and other ``aws_dbe_`` names are dropped."""
