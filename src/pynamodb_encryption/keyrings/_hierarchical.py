@@ -232,7 +232,9 @@ class HierarchicalKeyring:
         data_key = materials.plaintext_data_key
         assert data_key is not None
         intermediate_key = os.urandom(DATA_KEY_LENGTH)
-        serialized = serialize_encryption_context(context)
+        serialized = materials.serialized_encryption_context
+        if serialized is None:
+            serialized = serialize_encryption_context(context)
         wrapped, mac_key = wrap_data_key(
             data_key, context, intermediate_key, serialized_context=serialized
         )
@@ -274,7 +276,9 @@ class HierarchicalKeyring:
             version = ciphertext[_W + _SALT + _IV : _HEAD]
             branch_key, _ = self._materials(branch_key_id, version)
             if serialized is None:
-                serialized = serialize_encryption_context(context)
+                serialized = materials.serialized_encryption_context
+                if serialized is None:
+                    serialized = serialize_encryption_context(context)
             aad = PROVIDER_ID + id_bytes + version + serialized
             wrapping_key = _derive_wrapping_key(branch_key, salt)
             try:

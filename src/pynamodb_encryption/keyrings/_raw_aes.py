@@ -81,7 +81,9 @@ class RawAesKeyring:
         assert data_key is not None
         context = materials.encryption_context
         intermediate_key = os.urandom(DATA_KEY_LENGTH)
-        aad = serialize_encryption_context(context)
+        aad = materials.serialized_encryption_context
+        if aad is None:
+            aad = serialize_encryption_context(context)
         wrapped, mac_key = wrap_data_key(
             data_key, context, intermediate_key, serialized_context=aad
         )
@@ -115,7 +117,9 @@ class RawAesKeyring:
             ):
                 continue
             if aad is None:
-                aad = serialize_encryption_context(context)
+                aad = materials.serialized_encryption_context
+                if aad is None:
+                    aad = serialize_encryption_context(context)
             try:
                 intermediate_key = self._aead.decrypt(
                     info[len(prefix) :], edk.ciphertext[WRAPPED_DATA_KEY_LENGTH:], aad

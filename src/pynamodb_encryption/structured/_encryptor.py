@@ -489,7 +489,7 @@ class DbEsdkItemEncryptor(PythonValuesMixin):
             raise EncryptionError(
                 f"cannot build the encryption context: {exc}", table=table
             ) from exc
-        materials = self._encryption_materials(context)
+        materials = self._encryption_materials(context, aad)
         data_key = materials.plaintext_data_key
         assert data_key is not None
         message_id = os.urandom(32)
@@ -542,10 +542,12 @@ class DbEsdkItemEncryptor(PythonValuesMixin):
         out[FOOTER_ATTRIBUTE] = {"B": b"".join(footer)}
         return out
 
-    def _encryption_materials(self, context: dict[str, str]) -> DbeEncryptionMaterials:
+    def _encryption_materials(self, context: dict[str, str], aad: bytes) -> DbeEncryptionMaterials:
         table = self._table_name
         request = DbeEncryptionMaterials(
-            algorithm_suite=self._suite, encryption_context=MappingProxyType(context)
+            algorithm_suite=self._suite,
+            encryption_context=MappingProxyType(context),
+            serialized_encryption_context=aad,
         )
         try:
             materials = self._keyring.on_encrypt(request)
@@ -729,7 +731,13 @@ class DbEsdkItemEncryptor(PythonValuesMixin):
                 "the footer does not match the header", attribute=FOOTER_ATTRIBUTE, table=table
             )
 
-        materials = self._decryption_materials(suite, context, header)
+        try:
+            aad = serialize_context(context)
+        except HeaderError as exc:
+            raise DbeItemError(
+                f"cannot rebuild the encryption context: {exc}", table=table
+            ) from exc
+        materials = self._decryption_materials(suite, context, header, aad)
         data_key = materials.plaintext_data_key
         signing_key = materials.symmetric_signing_key
         assert data_key is not None
@@ -742,12 +750,6 @@ class DbEsdkItemEncryptor(PythonValuesMixin):
             raise DbeSignatureError(
                 "the header commitment does not match", attribute=HEADER_ATTRIBUTE, table=table
             )
-        try:
-            aad = serialize_context(context)
-        except HeaderError as exc:
-            raise DbeItemError(
-                f"cannot rebuild the encryption context: {exc}", table=table
-            ) from exc
         hasher = _sha384()
         record = [raw_header, _pack_u64(len(aad)), aad]
         for name, path, action in signed:
@@ -797,11 +799,13 @@ class DbEsdkItemEncryptor(PythonValuesMixin):
         return out
 
     def _decryption_materials(
-        self, suite: DbeAlgorithmSuite, context: dict[str, str], header: DbeHeader
+        self, suite: DbeAlgorithmSuite, context: dict[str, str], header: DbeHeader, aad: bytes
     ) -> DbeDecryptionMaterials:
         table = self._table_name
         request = DbeDecryptionMaterials(
-            algorithm_suite=suite, encryption_context=MappingProxyType(context)
+            algorithm_suite=suite,
+            encryption_context=MappingProxyType(context),
+            serialized_encryption_context=aad,
         )
         try:
             materials = self._keyring.on_decrypt(request, header.encrypted_data_keys)

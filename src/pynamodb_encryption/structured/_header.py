@@ -131,32 +131,6 @@ def serialize_partial_header(
     return b"".join(parts)
 
 
-class _Reader:
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, n: int) -> bytes:
-        end = self.pos + n
-        if end > len(self.data):
-            raise HeaderError("the header is truncated")
-        out = self.data[self.pos : end]
-        self.pos = end
-        return out
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        (value,) = _unpack_u16(self.take(2))
-        return int(value)
-
-    def u16_field(self) -> bytes:
-        return self.take(self.u16())
-
-
 def _text(data: bytes) -> str:
     try:
         return data.decode("utf-8")
@@ -165,47 +139,94 @@ def _text(data: bytes) -> str:
     raise HeaderError("an encryption context entry is not valid UTF-8")
 
 
+def _truncated() -> HeaderError:
+    return HeaderError("the header is truncated")
+
+
+_FLAVORS = {suite.flavor: suite for suite in DbeAlgorithmSuite}
+
+
 def parse_header(data: bytes) -> DbeHeader:
     """Parse a whole ``aws_dbe_head`` value; raises `HeaderError` on anything malformed."""
-    reader = _Reader(bytes(data))
-    version = reader.u8()
+    # Offsets into one bytes object rather than a reader object: this runs on every read.
+    data = bytes(data)
+    end = len(data)
+    if end < 1:
+        raise _truncated()
+    version = data[0]
     if version not in (1, 2):
         raise HeaderError("unknown format version")
-    try:
-        suite = DbeAlgorithmSuite.from_flavor(reader.u8())
-    except ValueError:
-        raise HeaderError("unknown format flavor") from None
-    message_id = reader.take(MESSAGE_ID_LENGTH)
-    raw_legend = reader.u16_field()
+    suite = _FLAVORS.get(data[1]) if end > 1 else None
+    if suite is None:
+        raise HeaderError("unknown format flavor")
+    pos = 2 + MESSAGE_ID_LENGTH
+    if pos + 2 > end:
+        raise _truncated()
+    message_id = data[2:pos]
+    (length,) = _unpack_u16(data, pos)
+    pos += 2
+    if pos + length > end:
+        raise _truncated()
+    raw_legend = data[pos : pos + length]
+    pos += length
     if not set(raw_legend) <= _LEGEND_BYTES:
         raise HeaderError("unknown legend character")
     legend = raw_legend.decode("ascii")
     if (LEGEND_SIGN_AND_INCLUDE in legend) != (version == 2):
         raise HeaderError("the format version does not match the legend")
+    if pos + 2 > end:
+        raise _truncated()
+    (count,) = _unpack_u16(data, pos)
+    pos += 2
     context: dict[str, str] = {}
     previous = b""
-    for index in range(reader.u16()):
-        raw_key = reader.u16_field()
-        raw_value = reader.u16_field()
+    for index in range(count):
+        if pos + 2 > end:
+            raise _truncated()
+        (length,) = _unpack_u16(data, pos)
+        pos += 2
+        if pos + length > end:
+            raise _truncated()
+        raw_key = data[pos : pos + length]
+        pos += length
+        if pos + 2 > end:
+            raise _truncated()
+        (length,) = _unpack_u16(data, pos)
+        pos += 2
+        if pos + length > end:
+            raise _truncated()
+        raw_value = data[pos : pos + length]
+        pos += length
         if index and raw_key <= previous:
             raise HeaderError("encryption context keys are duplicated or out of order")
         previous = raw_key
         context[_text(raw_key)] = _text(raw_value)
-    edk_count = reader.u8()
+    if pos + 1 > end:
+        raise _truncated()
+    edk_count = data[pos]
+    pos += 1
     if edk_count == 0:
         raise HeaderError("an item has at least one encrypted data key")
     edks = []
     for _ in range(edk_count):
-        provider_id = reader.u16_field()
-        provider_info = reader.u16_field()
-        ciphertext = reader.u16_field()
+        fields = []
+        for _ in range(3):
+            if pos + 2 > end:
+                raise _truncated()
+            (length,) = _unpack_u16(data, pos)
+            pos += 2
+            if pos + length > end:
+                raise _truncated()
+            fields.append(data[pos : pos + length])
+            pos += length
         edks.append(
-            EncryptedDataKey(
-                provider_id=provider_id, provider_info=provider_info, ciphertext=ciphertext
-            )
+            EncryptedDataKey(provider_id=fields[0], provider_info=fields[1], ciphertext=fields[2])
         )
-    commitment = reader.take(COMMITMENT_LENGTH)
-    if reader.pos != len(reader.data):
+    if pos + COMMITMENT_LENGTH > end:
+        raise _truncated()
+    commitment = data[pos : pos + COMMITMENT_LENGTH]
+    pos += COMMITMENT_LENGTH
+    if pos != end:
         raise HeaderError("trailing bytes after the header")
     return DbeHeader(
         version=version,

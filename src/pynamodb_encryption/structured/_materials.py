@@ -8,7 +8,7 @@ adds the data key and its encrypted copies, and the engine checks what comes bac
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
@@ -60,21 +60,35 @@ class DbeEncryptionMaterials:
     plaintext_data_key: bytes | None = field(default=None, repr=False)
     encrypted_data_keys: tuple[EncryptedDataKey, ...] = ()
     symmetric_signing_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    # ``serialize_encryption_context(encryption_context)`` when the caller already built it
+    # (the engine does, for its own AAD), so that keyrings do not serialize it again.
+    serialized_encryption_context: bytes | None = field(default=None, repr=False, compare=False)
 
     def with_data_key(self, plaintext_data_key: bytes) -> DbeEncryptionMaterials:
         """A copy holding ``plaintext_data_key`` (only when none is set yet)."""
         if self.plaintext_data_key is not None:
             raise ValueError("the materials already hold a data key")
-        return replace(self, plaintext_data_key=plaintext_data_key)
+        # Built directly: dataclasses.replace costs several microseconds per item.
+        return DbeEncryptionMaterials(
+            algorithm_suite=self.algorithm_suite,
+            encryption_context=self.encryption_context,
+            plaintext_data_key=plaintext_data_key,
+            encrypted_data_keys=self.encrypted_data_keys,
+            symmetric_signing_keys=self.symmetric_signing_keys,
+            serialized_encryption_context=self.serialized_encryption_context,
+        )
 
     def with_encrypted_data_key(
         self, edk: EncryptedDataKey, symmetric_signing_key: bytes
     ) -> DbeEncryptionMaterials:
         """A copy with one more encrypted data key and its footer HMAC key."""
-        return replace(
-            self,
+        return DbeEncryptionMaterials(
+            algorithm_suite=self.algorithm_suite,
+            encryption_context=self.encryption_context,
+            plaintext_data_key=self.plaintext_data_key,
             encrypted_data_keys=(*self.encrypted_data_keys, edk),
             symmetric_signing_keys=(*self.symmetric_signing_keys, symmetric_signing_key),
+            serialized_encryption_context=self.serialized_encryption_context,
         )
 
 
@@ -91,6 +105,8 @@ class DbeDecryptionMaterials:
     encryption_context: Mapping[str, str] = field(default_factory=_empty)
     plaintext_data_key: bytes | None = field(default=None, repr=False)
     symmetric_signing_key: bytes | None = field(default=None, repr=False)
+    # As on `DbeEncryptionMaterials`: the serialized context when the caller already has it.
+    serialized_encryption_context: bytes | None = field(default=None, repr=False, compare=False)
 
     def with_data_key(
         self, plaintext_data_key: bytes, symmetric_signing_key: bytes
@@ -98,10 +114,12 @@ class DbeDecryptionMaterials:
         """A copy holding the data key and its HMAC key (only when none is set yet)."""
         if self.plaintext_data_key is not None:
             raise ValueError("the materials already hold a data key")
-        return replace(
-            self,
+        return DbeDecryptionMaterials(
+            algorithm_suite=self.algorithm_suite,
+            encryption_context=self.encryption_context,
             plaintext_data_key=plaintext_data_key,
             symmetric_signing_key=symmetric_signing_key,
+            serialized_encryption_context=self.serialized_encryption_context,
         )
 
 

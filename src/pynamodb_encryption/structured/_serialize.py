@@ -200,13 +200,22 @@ def _map(inner: Any, depth: int) -> tuple[bytes, bytes]:
         raise CodecError("the value is nested too deeply")
     if type(inner) is not dict and not isinstance(inner, Mapping):
         raise CodecError("an M value must be a mapping")
-    for key in inner:
+    keys = list(inner)
+    ascii_only = True
+    for key in keys:
         if type(key) is not str:
             raise CodecError("map keys must be str")
-    parts = [_pack_u32(len(inner))]
+        if ascii_only and not key.isascii():
+            ascii_only = False
+    # All-ASCII keys (the common case) sort natively and encode without a failure path.
+    if ascii_only:
+        keys.sort()
+    else:
+        keys.sort(key=_utf16_key)
+    parts = [_pack_u32(len(keys))]
     append = parts.append
-    for key in _utf16_sorted(inner):
-        raw_key = _utf8(key)
+    for key in keys:
+        raw_key = key.encode("ascii") if ascii_only else _utf8(key)
         if not 0 < len(raw_key) <= 0xFFFF:
             raise CodecError("a map key is 1 to 65535 bytes of UTF-8")
         type_id, body = serialize(inner[key], depth + 1)
