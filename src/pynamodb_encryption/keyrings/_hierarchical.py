@@ -37,7 +37,6 @@ from ..structured._materials import (
 from ..structured._wrapping import (
     DATA_KEY_LENGTH,
     WRAPPED_DATA_KEY_LENGTH,
-    serialize_encryption_context,
     unwrap_data_key,
     wrap_data_key,
 )
@@ -232,9 +231,7 @@ class HierarchicalKeyring:
         data_key = materials.plaintext_data_key
         assert data_key is not None
         intermediate_key = os.urandom(DATA_KEY_LENGTH)
-        serialized = materials.serialized_encryption_context
-        if serialized is None:
-            serialized = serialize_encryption_context(context)
+        serialized = materials.encryption_context_bytes()
         wrapped, mac_key = wrap_data_key(
             data_key, context, intermediate_key, serialized_context=serialized
         )
@@ -276,9 +273,7 @@ class HierarchicalKeyring:
             version = ciphertext[_W + _SALT + _IV : _HEAD]
             branch_key, _ = self._materials(branch_key_id, version)
             if serialized is None:
-                serialized = materials.serialized_encryption_context
-                if serialized is None:
-                    serialized = serialize_encryption_context(context)
+                serialized = materials.encryption_context_bytes()
             aad = PROVIDER_ID + id_bytes + version + serialized
             wrapping_key = _derive_wrapping_key(branch_key, salt)
             try:

@@ -148,7 +148,12 @@ class AwsKmsKeyring:
             materials = materials.with_data_key(new_data_key())
         data_key = materials.plaintext_data_key
         assert data_key is not None
-        wrapped, mac_key = wrap_data_key(data_key, materials.encryption_context, intermediate)
+        wrapped, mac_key = wrap_data_key(
+            data_key,
+            materials.encryption_context,
+            intermediate,
+            serialized_context=materials.encryption_context_bytes(),
+        )
         edk = EncryptedDataKey(
             provider_id=KMS_PROVIDER_ID,
             provider_info=arn.encode("utf-8"),
@@ -221,7 +226,10 @@ class AwsKmsKeyring:
             )
         try:
             return unwrap_data_key(
-                ciphertext[:WRAPPED_DATA_KEY_LENGTH], materials.encryption_context, intermediate
+                ciphertext[:WRAPPED_DATA_KEY_LENGTH],
+                materials.encryption_context,
+                intermediate,
+                serialized_context=materials.encryption_context_bytes(),
             )
         except InvalidTag as exc:
             raise ProviderError(

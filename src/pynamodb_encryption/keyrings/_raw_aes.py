@@ -25,7 +25,6 @@ from ..structured._materials import (
 from ..structured._wrapping import (
     DATA_KEY_LENGTH,
     WRAPPED_DATA_KEY_LENGTH,
-    serialize_encryption_context,
     unwrap_data_key,
     wrap_data_key,
 )
@@ -81,9 +80,7 @@ class RawAesKeyring:
         assert data_key is not None
         context = materials.encryption_context
         intermediate_key = os.urandom(DATA_KEY_LENGTH)
-        aad = materials.serialized_encryption_context
-        if aad is None:
-            aad = serialize_encryption_context(context)
+        aad = materials.encryption_context_bytes()
         wrapped, mac_key = wrap_data_key(
             data_key, context, intermediate_key, serialized_context=aad
         )
@@ -117,9 +114,7 @@ class RawAesKeyring:
             ):
                 continue
             if aad is None:
-                aad = materials.serialized_encryption_context
-                if aad is None:
-                    aad = serialize_encryption_context(context)
+                aad = materials.encryption_context_bytes()
             try:
                 intermediate_key = self._aead.decrypt(
                     info[len(prefix) :], edk.ciphertext[WRAPPED_DATA_KEY_LENGTH:], aad

@@ -168,7 +168,12 @@ class RawRsaKeyring:
         data_key = materials.plaintext_data_key
         assert data_key is not None
         intermediate = new_intermediate_key()
-        wrapped, mac_key = wrap_data_key(data_key, materials.encryption_context, intermediate)
+        wrapped, mac_key = wrap_data_key(
+            data_key,
+            materials.encryption_context,
+            intermediate,
+            serialized_context=materials.encryption_context_bytes(),
+        )
         encrypted_ik = self._public.encrypt(intermediate, self._padding._padding())
         edk = EncryptedDataKey(
             provider_id=self._key_namespace,
@@ -212,7 +217,10 @@ class RawRsaKeyring:
             return None
         try:
             return unwrap_data_key(
-                ciphertext[:WRAPPED_DATA_KEY_LENGTH], materials.encryption_context, intermediate
+                ciphertext[:WRAPPED_DATA_KEY_LENGTH],
+                materials.encryption_context,
+                intermediate,
+                serialized_context=materials.encryption_context_bytes(),
             )
         except InvalidTag:
             return None

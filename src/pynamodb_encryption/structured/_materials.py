@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 from ._suites import DbeAlgorithmSuite
+from ._wrapping import serialize_encryption_context
 
 __all__ = [
     "BeaconKeyMaterials",
@@ -64,6 +65,14 @@ class DbeEncryptionMaterials:
     # (the engine does, for its own AAD), so that keyrings do not serialize it again.
     serialized_encryption_context: bytes | None = field(default=None, repr=False, compare=False)
 
+    def encryption_context_bytes(self) -> bytes:
+        """The serialized encryption context, the AAD of every wrap: the caller's copy when
+        it made one, else serialized here."""
+        cached = self.serialized_encryption_context
+        if cached is not None:
+            return cached
+        return serialize_encryption_context(self.encryption_context)
+
     def with_data_key(self, plaintext_data_key: bytes) -> DbeEncryptionMaterials:
         """A copy holding ``plaintext_data_key`` (only when none is set yet)."""
         if self.plaintext_data_key is not None:
@@ -107,6 +116,14 @@ class DbeDecryptionMaterials:
     symmetric_signing_key: bytes | None = field(default=None, repr=False)
     # As on `DbeEncryptionMaterials`: the serialized context when the caller already has it.
     serialized_encryption_context: bytes | None = field(default=None, repr=False, compare=False)
+
+    def encryption_context_bytes(self) -> bytes:
+        """The serialized encryption context, the AAD of every wrap: the caller's copy when
+        it made one, else serialized here."""
+        cached = self.serialized_encryption_context
+        if cached is not None:
+            return cached
+        return serialize_encryption_context(self.encryption_context)
 
     def with_data_key(
         self, plaintext_data_key: bytes, symmetric_signing_key: bytes
