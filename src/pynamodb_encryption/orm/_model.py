@@ -225,7 +225,11 @@ class EncryptedModel(Model, metaclass=EncryptedMetaModel):
                 ) from exc
             _telemetry.plaintext_read(cls.Meta.table_name, cls.__name__)
             return plaintext
-        signed_keys = signed_keys_encryptor_for(cls, cls._pde_plan)
+        # Only Meta.key_action = DO_NOTHING has a fallback: the common read does not look it up.
+        plan = cls._pde_plan
+        signed_keys = (
+            None if plan.signed_keys_actions is None else signed_keys_encryptor_for(cls, plan)
+        )
         if signed_keys is None:
             return _telemetry.decrypt(encryptor, raw)
         try:
